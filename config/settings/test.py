@@ -1,0 +1,21 @@
+"""Test settings: the same code paths, made fast and isolated."""
+
+from .base import *  # noqa: F403
+from .base import BASE_DIR, DATABASES, env
+
+DEBUG = False
+SECRET_KEY = "test-only-not-a-secret"
+ALLOWED_HOSTS = ["testserver", "127.0.0.1", "localhost"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tasks run in-process unless a test starts a real worker and says otherwise.
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
+
+TELEGRAM_BOT_TOKEN = "123456:TEST-token"
+TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # A file, not ":memory:": the bot's handlers reach the database from their own thread.
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".pytest-db.sqlite3")}
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
