@@ -1,0 +1,111 @@
+from django.contrib import admin
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
+
+from .models import TelegramUser, UserActivityLog, UserActivityLogArchive
+from .selectors import user_latest_activity
+
+
+@admin.register(TelegramUser)
+class TelegramUserAdmin(admin.ModelAdmin):
+    list_display = [
+        "id",
+        "username",
+        "full_name",
+        "is_active",
+        "is_admin",
+        "gender",
+        "last_journey_stage",
+        "source",
+        "registration_date",
+        "last_seen_date",
+    ]
+    list_filter = [
+        "is_active",
+        "is_admin",
+        "gender",
+        "last_journey_stage",
+        ("registration_date", admin.DateFieldListFilter),
+        ("last_seen_date", admin.DateFieldListFilter),
+        "source",
+    ]
+    search_fields = ["=id", "username", "first_name", "last_name"]
+    date_hierarchy = "registration_date"
+    ordering = ["-last_seen_date"]
+    readonly_fields = [
+        "id",
+        "username",
+        "first_name",
+        "last_name",
+        "language_code",
+        "is_premium",
+        "registration_date",
+        "last_seen_date",
+        "source",
+        "latest_activity",
+    ]
+    fieldsets = [
+        (
+            "Telegram",
+            {
+                "fields": [
+                    "id",
+                    "username",
+                    "first_name",
+                    "last_name",
+                    "language_code",
+                    "is_premium",
+                    "source",
+                    "registration_date",
+                    "last_seen_date",
+                ]
+            },
+        ),
+        ("Status", {"fields": ["is_active", "is_admin"]}),
+        (
+            "Profile",
+            {
+                "fields": [
+                    "gender",
+                    "psychological_summary",
+                    "profile_summary",
+                    "metaphysical_profile",
+                    "last_journey_stage",
+                    "streams",
+                    "markers",
+                ]
+            },
+        ),
+        (
+            "Conversion",
+            {"fields": ["has_started_journey", "has_completed_journey", "has_visited_platform", "has_purchased_flow"]},
+        ),
+        ("Latest activity", {"fields": ["latest_activity"]}),
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False  # users come from Telegram
+
+    @admin.display(description="latest activity")
+    def latest_activity(self, obj: TelegramUser) -> SafeString:
+        rows = user_latest_activity(user_id=obj.pk)
+        return SafeString(render_to_string("admin/users/latest_activity.html", {"rows": rows}))
+
+
+class ActivityAdmin(admin.ModelAdmin):
+    list_display = ["timestamp", "user", "activity_type", "chat_id"]
+    list_filter = ["activity_type", ("timestamp", admin.DateFieldListFilter)]
+    search_fields = ["=user__id", "user__username"]
+    list_select_related = ["user"]
+    raw_id_fields = ["user"]
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+admin.site.register(UserActivityLog, ActivityAdmin)
+admin.site.register(UserActivityLogArchive, ActivityAdmin)

@@ -1,0 +1,136 @@
+"""A realistic demo population, so the admin (and later the dashboards) show something true to life.
+
+Demo users live in their own id range, so seeding again replaces them and nothing else.
+"""
+
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from apps.analytics.catalogue import Events
+from apps.analytics.models import AnalyticsEvent
+from apps.analytics.services import daily_session_id
+
+from .models import Gender, TelegramUser, UserActivityLog
+
+DEMO_ID_START = 7_000_000_000
+DEMO_ID_END = DEMO_ID_START + 1_000_000
+
+_FIRST_NAMES = [
+    "Anna",
+    "Maria",
+    "Olga",
+    "Elena",
+    "Irina",
+    "Daria",
+    "Ivan",
+    "Alexei",
+    "Dmitry",
+    "Sergei",
+    "Pavel",
+    "Nikita",
+    "Sofia",
+    "Kate",
+    "Max",
+    "Leo",
+    "Mila",
+    "Nora",
+    "Tim",
+    "Vera",
+]
+_LAST_NAMES = ["Ivanova", "Petrova", "Smirnov", "Kuznetsov", "Popova", "Volkov", "Sokolova", "Lebedev", ""]
+_SOURCES = ["", "", "", "instagram", "friend", "ads_autumn", "channel_post"]
+_LANGUAGES = ["ru", "ru", "ru", "en", "uk", "kk"]
+_COMMANDS = ["start", "help", "new", "balance", "journey"]
+_CONTENT = ["text"] * 12 + ["voice", "photo", "sticker"]
+
+
+@dataclass(frozen=True)
+class DemoStats:
+    users: int
+    activities: int
+    events: int
+
+
+def _activity_rows(
+    rng: random.Random, user: TelegramUser, now: datetime, start_update_id: int
+) -> list[UserActivityLog]:
+    rows = []
+    day = user.registration_date
+    update_id = start_update_id
+    engagement = rng.random()  # some users come back every day, most drift away
+    while day < now:
+        if day == user.registration_date or rng.random() < engagement * 0.8:
+            for _ in range(rng.randint(1, 8)):
+                moment = min(day + timedelta(minutes=rng.randint(0, 600)), now)
+                update_id += 1
+                if rng.random() < 0.15:
+                    activity_type, details = "command", {"command": rng.choice(_COMMANDS)}
+                else:
+                    activity_type, details = "message", {"content": rng.choice(_CONTENT)}
+                rows.append(
+                    UserActivityLog(
+                        user=user,
+                        chat_id=user.id,
+                        activity_type=activity_type,
+                        timestamp=moment,
+                        details={"update_id": update_id, **details},
+                    )
+                )
+        day += timedelta(days=1)
+    return rows
+
+
+def demo_clear() -> None:
+    TelegramUser.objects.filter(pk__gte=DEMO_ID_START, pk__lt=DEMO_ID_END).delete()
+    AnalyticsEvent.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
+
+
+@transaction.atomic
+def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
+    rng = random.Random(seed)
+    now = timezone.now()
+    demo_clear()
+    people = []
+    for index in range(users):
+        registered = now - timedelta(days=rng.uniform(0, days), minutes=rng.randint(0, 1440))
+        first = rng.choice(_FIRST_NAMES)
+        people.append(
+            TelegramUser(
+                id=DEMO_ID_START + index,
+                username=f"{first.lower()}_{index}" if rng.random() < 0.8 else "",
+                first_name=first,
+                last_name=rng.choice(_LAST_NAMES),
+                language_code=rng.choice(_LANGUAGES),
+                is_premium=rng.random() < 0.1,
+                registration_date=registered,
+                last_seen_date=registered,
+                gender=rng.choice([Gender.MALE, Gender.FEMALE, ""]),
+                is_active=rng.random() > 0.07,
+                source=rng.choice(_SOURCES),
+            )
+        )
+    TelegramUser.objects.bulk_create(people, batch_size=500)
+
+    activities: list[UserActivityLog] = []
+    events: list[AnalyticsEvent] = []
+    for person in people:
+        rows = _activity_rows(rng, person, now, start_update_id=len(activities) * 10)
+        person.last_seen_date = max(row.timestamp for row in rows)
+        activities.extend(rows)
+        events.append(
+            AnalyticsEvent(
+                event_name=Events.BOT_STARTED,
+                user_id=person.id,
+                occurred_at=person.registration_date,
+                session_id=daily_session_id(person.id, person.registration_date),
+                properties={"is_new": True, "source": person.source},
+            )
+        )
+    TelegramUser.objects.bulk_update(people, ["last_seen_date"], batch_size=500)
+    UserActivityLog.objects.bulk_create(activities, batch_size=2000)
+    AnalyticsEvent.objects.bulk_create(events, batch_size=2000)
+    return DemoStats(users=len(people), activities=len(activities), events=len(events))

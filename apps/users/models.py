@@ -1,0 +1,84 @@
+from django.db import models
+from django.utils import timezone
+
+
+class Gender(models.TextChoices):
+    MALE = "male", "Male"
+    FEMALE = "female", "Female"
+
+
+class TelegramUser(models.Model):
+    """A person who talks to the bot. Staff are Django's own `auth.User`, not these."""
+
+    id = models.BigIntegerField(primary_key=True, help_text="Telegram user id")
+    username = models.CharField(max_length=64, blank=True)
+    first_name = models.CharField(max_length=128, blank=True)
+    last_name = models.CharField(max_length=128, blank=True)
+    language_code = models.CharField(max_length=16, blank=True)
+    is_premium = models.BooleanField(default=False)
+    registration_date = models.DateTimeField(default=timezone.now, db_index=True)
+    last_seen_date = models.DateTimeField(default=timezone.now, db_index=True)
+
+    gender = models.CharField(max_length=8, choices=Gender.choices, blank=True)
+    psychological_summary = models.TextField(blank=True)
+    profile_summary = models.TextField(blank=True)
+    metaphysical_profile = models.JSONField(default=dict, blank=True)
+    # apps.journey owns the stage choices; null = not analysed yet, apart from any stage.
+    last_journey_stage = models.CharField(max_length=32, null=True, blank=True, db_index=True)  # noqa: DJ001
+    streams = models.JSONField(default=list, blank=True, help_text="List of stream tags")
+    markers = models.JSONField(default=dict, blank=True)
+
+    has_started_journey = models.BooleanField(default=False)
+    has_completed_journey = models.BooleanField(default=False)
+    has_visited_platform = models.BooleanField(default=False)
+    has_purchased_flow = models.BooleanField(default=False)
+
+    is_admin = models.BooleanField(default=False, help_text="May use the bot's admin commands")
+    is_active = models.BooleanField(default=True, db_index=True, help_text="False once the user blocks the bot")
+    source = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="Deep-link payload of the first /start"
+    )
+
+    class Meta:
+        verbose_name = "Telegram user"
+
+    def __str__(self) -> str:
+        return f"@{self.username}" if self.username else f"{self.full_name or 'user'} ({self.id})"
+
+    @property
+    def full_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class ActivityRecord(models.Model):
+    """The shape shared by the activity log and its archive."""
+
+    user = models.ForeignKey(TelegramUser, on_delete=models.CASCADE, db_index=False)
+    chat_id = models.BigIntegerField(null=True, blank=True)
+    activity_type = models.CharField(max_length=32)
+    timestamp = models.DateTimeField(default=timezone.now)
+    details = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-timestamp"]
+
+    def __str__(self) -> str:
+        return f"{self.activity_type} by {self.user_id} at {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class UserActivityLog(ActivityRecord):
+    class Meta(ActivityRecord.Meta):
+        verbose_name = "activity"
+        verbose_name_plural = "activity log"
+        # Serves "a user's latest N" and "rows per user" (the archiving job's count).
+        indexes = [models.Index(fields=["user", "-timestamp"], name="activity_user_time")]
+
+
+class UserActivityLogArchive(ActivityRecord):
+    archived_at = models.DateTimeField(default=timezone.now)
+
+    class Meta(ActivityRecord.Meta):
+        verbose_name = "archived activity"
+        verbose_name_plural = "activity archive"
+        indexes = [models.Index(fields=["user", "-timestamp"], name="activity_archive_user_time")]

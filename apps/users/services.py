@@ -1,0 +1,78 @@
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import TelegramUser, UserActivityLog
+
+# Refreshed from Telegram on every contact; everything else on the row belongs to the product.
+_CONTACT_FIELDS = ["username", "first_name", "last_name", "language_code", "is_premium", "last_seen_date"]
+
+
+@dataclass(frozen=True)
+class TelegramIdentity:
+    """Who Telegram says the user is, as of this update."""
+
+    id: int
+    first_name: str = ""
+    last_name: str = ""
+    username: str = ""
+    language_code: str = ""
+    is_premium: bool = False
+
+
+@dataclass(frozen=True)
+class Contact:
+    user: TelegramUser
+    created: bool
+
+
+@dataclass(frozen=True)
+class ContactActivity:
+    chat_id: int | None
+    activity_type: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@transaction.atomic
+def user_record_contact(*, identity: TelegramIdentity, activity: ContactActivity, source: str = "") -> Contact:
+    """Upsert the user from this contact and log it, without a read-modify-write race.
+
+    `source` is stored only when this contact creates the user.
+    """
+    now = timezone.now()
+    TelegramUser.objects.bulk_create(
+        [
+            TelegramUser(
+                id=identity.id,
+                username=identity.username or "",
+                first_name=identity.first_name or "",
+                last_name=identity.last_name or "",
+                language_code=identity.language_code or "",
+                is_premium=bool(identity.is_premium),
+                registration_date=now,
+                last_seen_date=now,
+                source=source[:64],
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=_CONTACT_FIELDS,
+    )
+    user = TelegramUser.objects.get(pk=identity.id)
+    UserActivityLog.objects.create(
+        user=user,
+        chat_id=activity.chat_id,
+        activity_type=activity.activity_type,
+        timestamp=now,
+        details=activity.details,
+    )
+    # Only the insert writes registration_date, so it equals this contact's own timestamp only
+    # when this contact created the row, however many contacts race.
+    return Contact(user=user, created=user.registration_date == now)
+
+
+def user_set_active(*, user_id: int, is_active: bool) -> bool:
+    """Mark a user reachable or not (they blocked or unblocked the bot). True if it changed."""
+    return bool(TelegramUser.objects.filter(pk=user_id).exclude(is_active=is_active).update(is_active=is_active))
