@@ -1,0 +1,125 @@
+"""One python-telegram-bot Application and one event loop per process.
+
+PTB is asyncio; Celery tasks, management commands and Django views are synchronous. The
+Application's HTTP client is bound to the loop it first ran on, so the loop must outlive single
+calls (`asyncio.run()` per update closes it, and the next update fails with "Event loop is
+closed"). The loop runs in a daemon thread started lazily in the process that uses it (after a
+Celery fork, never inherited), and synchronous callers hand it coroutines.
+"""
+
+import asyncio
+import contextvars
+import os
+import threading
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+from asgiref.sync import sync_to_async
+from django.db import close_old_connections
+from telegram import Update
+from telegram.ext import Application
+
+T = TypeVar("T")
+
+
+class UnusableUpdate(ValueError):
+    """python-telegram-bot cannot parse the update (an older or foreign shape): retrying won't help."""
+
+
+# Errors raised by handlers of the update being processed; PTB catches them, we report them.
+_handler_errors: contextvars.ContextVar[list[BaseException]] = contextvars.ContextVar("handler_errors")
+
+
+class _Runtime:
+    def __init__(self, build: Callable[[], Application]) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="telegram-bot-loop", daemon=True)
+        self.thread.start()
+        self._build = build
+        self._application: Application | None = None
+        self._ready = asyncio.Lock()
+
+    async def application(self) -> Application:
+        async with self._ready:
+            if self._application is None:
+                application = self._build()
+                await application.initialize()
+                self._application = application
+        return self._application
+
+    def call(self, coroutine: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
+
+    def stop(self) -> None:
+        if self._application is not None:
+            try:
+                self.call(self._application.shutdown(), timeout=10)
+            except Exception:  # closing a client that is already broken must not block a reset
+                pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
+_lock = threading.Lock()
+_runtime: _Runtime | None = None
+
+
+def _current() -> _Runtime:
+    global _runtime
+    with _lock:
+        if _runtime is None or _runtime.pid != os.getpid():
+            from .application import build_application
+
+            _runtime = _Runtime(build_application)
+        return _runtime
+
+
+def reset() -> None:
+    """Drop the Application (settings changed); the next call builds a new one."""
+    global _runtime
+    with _lock:
+        runtime, _runtime = _runtime, None
+    if runtime is not None and runtime.pid == os.getpid():
+        runtime.stop()
+
+
+def run(make: Callable[[Application], Coroutine[Any, Any, T]], timeout: float | None = None) -> T:
+    """Run `make(application)` on the bot loop and wait for its result (sync callers only)."""
+    runtime = _current()
+
+    async def with_application() -> T:
+        return await make(await runtime.application())
+
+    return runtime.call(with_application(), timeout)
+
+
+def process_update(payload: dict[str, Any], timeout: float | None = None) -> None:
+    """Run one update through the handlers; raise if it cannot be parsed or a handler failed."""
+    run(lambda application: _process(application, payload), timeout)
+
+
+async def _process(application: Application, payload: dict[str, Any]) -> None:
+    errors: list[BaseException] = []
+    token = _handler_errors.set(errors)
+    # The handlers' ORM calls run on asgiref's one sync thread; give its connection the same
+    # care a request gets (health check before, CONN_MAX_AGE honoured after).
+    await sync_to_async(close_old_connections)()
+    try:
+        try:
+            update = Update.de_json(payload, application.bot)
+        except (TypeError, ValueError, KeyError) as error:
+            raise UnusableUpdate(f"{type(error).__name__}: {error}") from error
+        await application.process_update(update)
+    finally:
+        _handler_errors.reset(token)
+        await sync_to_async(close_old_connections)()
+    if errors:
+        raise errors[0]
+
+
+def report_handler_error(error: BaseException) -> None:
+    """Called by the error handler: the update that raised is recorded as failed."""
+    errors = _handler_errors.get(None)
+    if errors is not None:
+        errors.append(error)

@@ -1,0 +1,148 @@
+"""The inbox: every update is stored durably before it is acknowledged, then processed once."""
+
+import json
+import logging
+import traceback
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import runtime
+from .models import InboxStatus, InboxUpdate
+
+logger = logging.getLogger(__name__)
+
+_MAX_UPDATE_ID = 2**63 - 1
+_ERROR_LIMIT = 4000
+
+
+class InvalidUpdate(ValueError):
+    """The body is not something Telegram would send."""
+
+
+def update_parse(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise InvalidUpdate(f"body is not valid JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise InvalidUpdate("an update must be a JSON object")
+    update_id = payload.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id <= _MAX_UPDATE_ID:
+        raise InvalidUpdate("update_id must be a non-negative integer")
+    return payload
+
+
+def inbox_receive(*, payload: dict[str, Any]) -> bool:
+    """Store an update and enqueue its processing after commit. False if it was seen before."""
+    update_id = payload["update_id"]
+    update_type = next((key for key in payload if key != "update_id"), "")[:40]
+    try:
+        with transaction.atomic():
+            InboxUpdate.objects.create(update_id=update_id, update_type=update_type, payload=payload)
+    except IntegrityError:
+        return False
+    transaction.on_commit(lambda: _enqueue(update_id))
+    return True
+
+
+def _enqueue(update_id: int) -> None:
+    from .tasks import process_update
+
+    try:
+        process_update.delay(update_id)
+    except Exception:
+        # The update is stored; the sweeper enqueues it once the broker is back.
+        logger.warning("could not enqueue update %s; the sweeper will retry", update_id, exc_info=True)
+
+
+def inbox_claim(*, update_id: int, token: str) -> dict[str, Any] | None:
+    """Take an update for processing. None if it is done, failed, or being processed elsewhere.
+
+    A message redelivered after its worker died carries the same task id, so it may take its
+    own claim back; the sweeper frees claims that nobody finished.
+    """
+    claimable = Q(status=InboxStatus.PENDING) | Q(status=InboxStatus.PROCESSING, claim_token=token)
+    with transaction.atomic():
+        claimed = InboxUpdate.objects.filter(claimable, pk=update_id).update(
+            status=InboxStatus.PROCESSING, claim_token=token, claimed_at=timezone.now(), attempts=F("attempts") + 1
+        )
+        if not claimed:
+            return None
+        return InboxUpdate.objects.values_list("payload", flat=True).get(pk=update_id)
+
+
+def inbox_process(*, update_id: int, token: str) -> str | None:
+    """Process one stored update through the bot. Returns the final status, None if not claimed."""
+    payload = inbox_claim(update_id=update_id, token=token)
+    if payload is None:
+        return None
+    try:
+        runtime.process_update(payload)
+    except Exception as error:
+        logger.exception("update %s failed", update_id)
+        failed = {"status": InboxStatus.FAILED, "error": _describe(error)}
+        if isinstance(error, runtime.UnusableUpdate):
+            failed["attempts"] = settings.INBOX_MAX_ATTEMPTS  # only staff's replay tries again
+        InboxUpdate.objects.filter(pk=update_id, claim_token=token).update(**failed)
+        return InboxStatus.FAILED
+    # The payload holds what the user wrote: keep only the update_id, for dedupe.
+    InboxUpdate.objects.filter(pk=update_id).update(
+        status=InboxStatus.DONE, payload=None, error="", claim_token="", processed_at=timezone.now()
+    )
+    return InboxStatus.DONE
+
+
+def _describe(error: BaseException) -> str:
+    text = "".join(traceback.format_exception(error))
+    return text[-_ERROR_LIMIT:]
+
+
+def inbox_sweep(*, limit: int = 1000) -> int:
+    """Enqueue again what was stored but never processed, claimed by a worker that died, or
+    failed fewer than INBOX_MAX_ATTEMPTS times. Returns how many were enqueued."""
+    now = timezone.now()
+    grace = now - settings.INBOX_PENDING_GRACE
+    due = (
+        Q(status=InboxStatus.PENDING, received_at__lt=grace)
+        # Past the task's hard time limit: the worker that claimed it is gone.
+        | Q(status=InboxStatus.PROCESSING, claimed_at__lt=now - settings.INBOX_STALE_AFTER)
+        | Q(status=InboxStatus.FAILED, attempts__lt=settings.INBOX_MAX_ATTEMPTS, claimed_at__lt=grace)
+    )
+    with transaction.atomic():
+        update_ids = list(
+            InboxUpdate.objects.filter(due)
+            .order_by("received_at")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        InboxUpdate.objects.filter(pk__in=update_ids).update(status=InboxStatus.PENDING, claim_token="")
+        for update_id in update_ids:
+            transaction.on_commit(lambda update_id=update_id: _enqueue(update_id))
+    if update_ids:
+        logger.info("inbox sweeper enqueued %d updates", len(update_ids))
+    return len(update_ids)
+
+
+def inbox_replay(*, update_ids: list[int]) -> int:
+    """Staff's replay: failed updates go through the bot again, with a fresh attempt budget."""
+    with transaction.atomic():
+        replayable = list(
+            InboxUpdate.objects.filter(pk__in=update_ids, status=InboxStatus.FAILED, payload__isnull=False)
+            .select_for_update()
+            .values_list("pk", flat=True)
+        )
+        InboxUpdate.objects.filter(pk__in=replayable).update(status=InboxStatus.PENDING, attempts=0, error="")
+        for update_id in replayable:
+            transaction.on_commit(lambda update_id=update_id: _enqueue(update_id))
+    return len(replayable)
+
+
+def inbox_purge_processed(*, older_than=None) -> int:
+    """Forget processed updates after INBOX_KEEP_PROCESSED; Telegram never retries that late."""
+    cutoff = timezone.now() - (older_than or settings.INBOX_KEEP_PROCESSED)
+    deleted, _ = InboxUpdate.objects.filter(status=InboxStatus.DONE, processed_at__lt=cutoff).delete()
+    return deleted
