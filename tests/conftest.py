@@ -1,0 +1,203 @@
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings as django_settings
+from django.db import connection
+from django.test import Client
+
+from apps.bot import runtime
+from tests.fakes.telegram import FakeBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+CAPTURED_UPDATES = Path(__file__).resolve().parent / "fixtures" / "telegram-updates"
+WEBHOOK_URL = "/telegram/webhook/"
+
+_update_ids = itertools.count(500_000)
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.05) -> Any:
+    """Poll until `condition()` is truthy; fail the test with a clear message otherwise."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := condition():
+            return result
+        time.sleep(interval)
+    pytest.fail(f"condition not met within {timeout}s: {getattr(condition, '__name__', condition)}")
+
+
+# --- Telegram ---------------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def fake_bot_api() -> Iterator[FakeBotAPI]:
+    fake = FakeBotAPI().start()
+    django_settings.TELEGRAM_API_BASE_URL = fake.base_url
+    runtime.reset()
+    yield fake
+    runtime.reset()
+    fake.stop()
+
+
+@pytest.fixture
+def bot_api(fake_bot_api: FakeBotAPI) -> Iterator[FakeBotAPI]:
+    fake_bot_api.reset()
+    yield fake_bot_api
+    fake_bot_api.reset()
+
+
+def captured_update(name: str) -> dict[str, Any]:
+    return json.loads((CAPTURED_UPDATES / name).read_text())
+
+
+def message_update(text: str, *, user_id: int = 12345678, update_id: int | None = None, **user: Any) -> dict[str, Any]:
+    """A private-chat text message shaped like the captured `message.json`."""
+    payload = captured_update("message.json")
+    payload["update_id"] = update_id if update_id is not None else next(_update_ids)
+    message = payload["message"]
+    message["from"].update({"id": user_id, **user})
+    message["chat"]["id"] = user_id
+    message["text"] = text
+    message["date"] = int(time.time())
+    if text.startswith("/"):
+        command = text.split()[0]
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+    return payload
+
+
+def my_chat_member_update(*, user_id: int, old: str, new: str) -> dict[str, Any]:
+    person = {"id": user_id, "is_bot": False, "first_name": "FirstName", "username": "username"}
+    bot = {"id": 123456, "is_bot": True, "first_name": "Botdesk Test", "username": "botdesk_test_bot"}
+    return {
+        "update_id": next(_update_ids),
+        "my_chat_member": {
+            "chat": {"id": user_id, "type": "private", "first_name": "FirstName"},
+            "from": person,
+            "date": int(time.time()),
+            "old_chat_member": {"user": bot, "status": old, **({"until_date": 0} if old == "kicked" else {})},
+            "new_chat_member": {"user": bot, "status": new, **({"until_date": 0} if new == "kicked" else {})},
+        },
+    }
+
+
+@pytest.fixture
+def post_update(client: Client) -> Callable[..., Any]:
+    def post(payload: Any, *, secret: str | None = None, raw: bytes | None = None, **headers: str):
+        body = raw if raw is not None else json.dumps(payload)
+        if secret is None:
+            secret = django_settings.TELEGRAM_WEBHOOK_SECRET
+        return client.post(
+            WEBHOOK_URL,
+            data=body,
+            content_type="application/json",
+            HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=secret,
+            **headers,
+        )
+
+    return post
+
+
+# --- PostgreSQL + Redis leg -------------------------------------------------------------------
+def _require(available: bool, reason: str) -> None:
+    """Skip on the SQLite leg; on the services leg (BOTDESK_REQUIRE_SERVICES=1) a skip is a failure."""
+    if available:
+        return
+    if os.environ.get("BOTDESK_REQUIRE_SERVICES"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def require_postgres() -> None:
+    _require(connection.vendor == "postgresql", "needs PostgreSQL (DATABASE_URL): the second leg of .ci/run")
+
+
+@pytest.fixture
+def require_services(require_postgres: None) -> None:
+    _require(bool(os.environ.get("REDIS_URL")), "needs Redis (REDIS_URL): the second leg of .ci/run")
+
+
+class WorkerProcess:
+    """A real `celery worker` in its own process group, on the test database."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="celery-worker-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--pool=prefork",
+                "--concurrency=1",
+                "--without-gossip",
+                "--without-mingle",
+                "--without-heartbeat",
+                "--loglevel=INFO",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until(self._ready, timeout=60)
+
+    def _ready(self) -> bool:
+        if self.process.poll() is not None:
+            pytest.fail(f"celery worker exited early:\n{self.output()}")
+        return "ready." in self.output()
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker: main process and pool children, no chance to clean up."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 9)
+            self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def start_worker(
+    require_services: None, transactional_db: None, fake_bot_api: FakeBotAPI
+) -> Iterator[Callable[[], WorkerProcess]]:
+    from config.celery import app as celery_app
+
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "TELEGRAM_API_BASE_URL": fake_bot_api.base_url,
+    }
+    workers: list[WorkerProcess] = []
+    celery_app.conf.task_always_eager = False
+    try:
+        yield lambda: workers.append(WorkerProcess(env)) or workers[-1]
+    finally:
+        celery_app.conf.task_always_eager = True
+        for worker in workers:
+            worker.stop()

@@ -1,0 +1,220 @@
+"""A fake Telegram Bot API on 127.0.0.1: records every call and answers the way Telegram does.
+
+Point python-telegram-bot at `base_url` (`http://127.0.0.1:PORT/bot`, the token is appended) and
+the real client does real HTTP against it.
+"""
+
+import itertools
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl
+
+BOT_USER = {
+    "id": 123456,
+    "is_bot": True,
+    "first_name": "Botdesk Test",
+    "username": "botdesk_test_bot",
+    "can_join_groups": True,
+    "can_read_all_group_messages": False,
+    "supports_inline_queries": False,
+}
+# Methods whose result is the Message that was sent.
+_MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendInvoice", "editMessageText", "copyMessage", "sendDocument"}
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    token: str
+    at: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Failure:
+    status: int
+    retry_after: int = 0
+    times: int | None = None  # None: every call
+
+
+def _decode(value: str) -> Any:
+    # python-telegram-bot sends non-string parameters JSON-encoded in form fields.
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
+    if not body:
+        return {}
+    if content_type.startswith("application/json"):
+        return json.loads(body)
+    if content_type.startswith("multipart/form-data"):
+        message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+        params: dict[str, Any] = {}
+        for part in message.iter_parts():
+            name = part.get_param("name", header="content-disposition")
+            payload = part.get_payload(decode=True) or b""
+            params[name] = payload if part.get_filename() else _decode(payload.decode())
+        return params
+    return {key: _decode(value) for key, value in parse_qsl(body.decode(), keep_blank_values=True)}
+
+
+class FakeBotAPI:
+    def __init__(self) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bot-api", daemon=True)
+        self._changed = threading.Condition()
+        self._message_ids = itertools.count(1000)
+        self.reset()
+
+    # --- control ----------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        return f"{self.url}/bot"
+
+    def start(self) -> "FakeBotAPI":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def reset(self) -> None:
+        with self._changed:
+            self.calls: list[Call] = []
+            self._failures: dict[int, Failure] = {}
+            self._delays: dict[str, float] = {}
+            self._updates: list[dict[str, Any]] = []
+
+    def fail_chat(self, chat_id: int, status: int, *, retry_after: int = 0, times: int | None = None) -> None:
+        """Answer calls for this chat with 403 (blocked) or 429 (flood control)."""
+        with self._changed:
+            self._failures[int(chat_id)] = Failure(status=status, retry_after=retry_after, times=times)
+
+    def delay(self, method: str, seconds: float) -> None:
+        """Hold the answer to `method` (the call is recorded at once)."""
+        with self._changed:
+            if seconds:
+                self._delays[method] = seconds
+            else:
+                self._delays.pop(method, None)
+
+    def queue_updates(self, *updates: dict[str, Any]) -> None:
+        """Updates that the next getUpdates returns."""
+        with self._changed:
+            self._updates.extend(updates)
+
+    def calls_to(self, method: str) -> list[Call]:
+        with self._changed:
+            return [call for call in self.calls if call.method == method]
+
+    def wait_for(self, method: str, count: int = 1, timeout: float = 20) -> list[Call]:
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while len(matching := [c for c in self.calls if c.method == method]) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"{method} called {len(matching)} time(s), expected {count}")
+                self._changed.wait(remaining)
+            return matching
+
+    # --- serving ----------------------------------------------------------------------------
+    def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        chat_id = params.get("chat_id")
+        with self._changed:
+            failure = (
+                self._failures.get(int(chat_id))
+                if isinstance(chat_id, int | str) and str(chat_id).lstrip("-").isdigit()
+                else None
+            )
+            if failure is not None:
+                if failure.times is not None:
+                    failure.times -= 1
+                    if failure.times <= 0:
+                        del self._failures[int(chat_id)]
+                return failure.status, self._error(failure)
+            if method == "getUpdates":
+                offset = params.get("offset") or 0
+                updates = [update for update in self._updates if update["update_id"] >= offset]
+                self._updates = []
+                return 200, {"ok": True, "result": updates}
+        if method == "getMe":
+            return 200, {"ok": True, "result": BOT_USER}
+        if method in _MESSAGE_METHODS:
+            message = {
+                "message_id": next(self._message_ids),
+                "date": int(time.time()),
+                "chat": {"id": int(chat_id), "type": "private"},
+                "from": {key: BOT_USER[key] for key in ("id", "is_bot", "first_name", "username")},
+            }
+            if "text" in params:
+                message["text"] = params["text"]
+            return 200, {"ok": True, "result": message}
+        return 200, {"ok": True, "result": True}
+
+    @staticmethod
+    def _error(failure: Failure) -> dict[str, Any]:
+        if failure.status == 429:
+            return {
+                "ok": False,
+                "error_code": 429,
+                "description": f"Too Many Requests: retry after {failure.retry_after}",
+                "parameters": {"retry_after": failure.retry_after},
+            }
+        if failure.status == 403:
+            return {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+        return {"ok": False, "error_code": failure.status, "description": "Bad Request: fake failure"}
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:  # noqa: N802
+                self._serve()
+
+            def do_GET(self) -> None:  # noqa: N802
+                self._serve()
+
+            def _serve(self) -> None:
+                _, _, rest = self.path.partition("/bot")
+                token, _, method = rest.split("?")[0].partition("/")
+                length = int(self.headers.get("Content-Length") or 0)
+                params = _parse_body(self.headers.get("Content-Type", ""), self.rfile.read(length))
+                with fake._changed:
+                    fake.calls.append(Call(method=method, params=params, token=token))
+                    fake._changed.notify_all()
+                    delay = fake._delays.get(method, 0)
+                if delay:
+                    time.sleep(delay)
+                status, answer = fake._answer(method, params)
+                body = json.dumps(answer).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client went away (a worker killed mid-call)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        return Handler
