@@ -17,5 +17,3 @@ TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not ":memory:": the bot's handlers reach the database from their own thread.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".pytest-db.sqlite3")}
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -57,6 +57,7 @@ def test_broker_down_still_acknowledges_and_the_sweeper_recovers(post_update, bo
     payload = message_update("/start", user_id=901)
     with broker_down():
         assert post_update(payload).status_code == 200
+        assert services.inbox_flush_enqueued(), "the publish was attempted and given up"
     row = InboxUpdate.objects.get(pk=payload["update_id"])
     assert row.status == InboxStatus.PENDING
     assert not bot_api.calls_to("sendMessage")
@@ -124,3 +125,13 @@ def test_processed_updates_are_forgotten_after_seven_days_failed_ones_are_kept()
     assert services.inbox_purge_processed() == 1
     assert set(InboxUpdate.objects.values_list("pk", flat=True)) == {recent.pk, failed.pk}
     assert not InboxUpdate.objects.filter(pk=old.pk).exists()
+
+
+@pytest.mark.django_db(transaction=False)
+def test_a_duplicate_inside_a_callers_transaction_leaves_it_usable(django_capture_on_commit_callbacks):
+    payload = message_update("hi")
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert services.inbox_receive(payload=payload) is True
+        assert services.inbox_receive(payload=payload) is False
+        assert InboxUpdate.objects.get(pk=payload["update_id"]).payload == payload
+    assert len(callbacks) == 1, "processing is enqueued once, after commit"
