@@ -171,7 +171,14 @@ INBOX_KEEP_PROCESSED = timedelta(days=7)
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")
 OPENAI_BASE_URL = env("OPENAI_BASE_URL", default="")
 OPENAI_MODEL = env("OPENAI_MODEL", default="gpt-4o-mini")
+# Names the provider on every request (and picks its prices); derived from OPENAI_BASE_URL if unset.
+LLM_PROVIDER = env("LLM_PROVIDER", default="")
 LLM_RATE_LIMIT = env.int("LLM_RATE_LIMIT", default=10)
+LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+LLM_RETRY_BASE_DELAY = env.float("LLM_RETRY_BASE_DELAY", default=1.0)
+# Turns of the active session sent with each message; the stored history is kept whole.
+LLM_HISTORY_TURNS = env.int("LLM_HISTORY_TURNS", default=20)
 STORE_PROMPTS = env.bool("STORE_PROMPTS", default=False)
 
 # --- Product --------------------------------------------------------------------------------

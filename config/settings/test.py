@@ -12,6 +12,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 
 TELEGRAM_BOT_TOKEN = "123456:TEST-token"
+# No key: the offline model answers unless a test points the real client at the fake server.
+OPENAI_API_KEY = ""
+LLM_TIMEOUT = 2.0
+LLM_RETRY_BASE_DELAY = 0.01
+LLM_RATE_LIMIT = 1000
 TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
