@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AnalyticsEvent
+from .models import AnalyticsEvent, DailyUsage, UserUsageSummary
 
 
 @admin.register(AnalyticsEvent)
@@ -16,3 +16,45 @@ class AnalyticsEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(ReadOnlyAdmin):
+    list_display = ["date", "user", "requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost"]
+    list_filter = [("date", admin.DateFieldListFilter)]
+    search_fields = ["=user__id", "user__username"]
+    date_hierarchy = "date"
+    list_select_related = ["user"]
+
+
+@admin.register(UserUsageSummary)
+class UserUsageSummaryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "total_requests",
+        "total_errors",
+        "total_tokens",
+        "total_cost",
+        "average_latency",
+        "success",
+        "last_activity",
+    ]
+    search_fields = ["=user__id", "user__username"]
+    ordering = ["-total_cost"]
+    list_select_related = ["user"]
+
+    @admin.display(description="avg latency, ms")
+    def average_latency(self, obj: UserUsageSummary) -> int:
+        return round(obj.average_latency_ms)
+
+    @admin.display(description="success rate")
+    def success(self, obj: UserUsageSummary) -> str:
+        return f"{obj.success_rate:.0%}"

@@ -6,6 +6,7 @@ class Events:
     DIALOG_STARTED = "ai_dialog_started"
     RESPONSE_TIME = "ai_response_time"
     ERROR_OCCURRED = "error_occurred"
+    SESSION_COMPLETED = "session_completed"
 
 
 REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -13,6 +14,7 @@ REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
     Events.DIALOG_STARTED: (),
     Events.RESPONSE_TIME: ("duration_ms", "model_used"),
     Events.ERROR_OCCURRED: ("error_type",),
+    Events.SESSION_COMPLETED: ("session_id", "turns"),
 }
 
 

@@ -1,0 +1,55 @@
+from django.contrib import admin
+from django.db.models import Count, Q, Sum
+from django.http import HttpRequest
+from django.template.response import TemplateResponse
+
+from .models import BotPersona, LLMRequest, ModelPrice
+
+
+@admin.register(LLMRequest)
+class LLMRequestAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "user", "request_type", "provider", "model", "status", "tokens", "cost",
+                    "latency_ms", "attempts"]  # fmt: skip
+    list_filter = ["status", "request_type", "provider", "model", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=user__id", "user__username", "error_message"]
+    date_hierarchy = "created_at"
+    list_select_related = ["user"]
+    raw_id_fields = ["user", "session"]
+    show_full_result_count = False
+    change_list_template = "admin/llm/llmrequest/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: LLMRequest | None = None) -> bool:
+        return False
+
+    @admin.display(description="tokens", ordering="total_tokens")
+    def tokens(self, obj: LLMRequest) -> str:
+        # Null means the provider reported no usage: say so rather than show a made-up zero.
+        return "unknown" if obj.total_tokens is None else f"{obj.total_tokens:,}"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
+        response = super().changelist_view(request, extra_context)
+        if hasattr(response, "context_data") and "cl" in response.context_data:
+            rows = response.context_data["cl"].queryset
+            response.context_data["totals"] = rows.aggregate(
+                requests=Count("id"), unknown=Count("id", filter=Q(total_tokens__isnull=True)),
+                prompt_tokens=Sum("prompt_tokens"), completion_tokens=Sum("completion_tokens"),
+                total_tokens=Sum("total_tokens"), cost=Sum("cost"),
+            )  # fmt: skip
+        return response
+
+
+@admin.register(ModelPrice)
+class ModelPriceAdmin(admin.ModelAdmin):
+    list_display = ["provider", "model", "input_per_1m", "cached_input_per_1m", "output_per_1m", "currency",
+                    "valid_from"]  # fmt: skip
+    list_filter = ["provider", "currency"]
+    search_fields = ["model", "provider"]
+
+
+@admin.register(BotPersona)
+class BotPersonaAdmin(admin.ModelAdmin):
+    list_display = ["name", "model", "temperature", "max_tokens", "is_active"]
+    list_filter = ["is_active"]

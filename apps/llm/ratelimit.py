@@ -1,0 +1,70 @@
+"""A rate limit shared by every worker: Redis when configured, this process otherwise.
+
+GCRA (generic cell rate algorithm): each call books the next free slot `1/rate` seconds after the
+previous one, allowing `burst` calls at once. Calls spread evenly instead of bunching at window
+edges, and the state is one number per limiter.
+"""
+
+import threading
+import time
+from functools import cache
+
+import redis
+from django.conf import settings
+
+# Books a slot at Redis' own clock; returns 0 (go) or the milliseconds to wait before asking again.
+_GCRA = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+local wait = tat - now - (burst - 1) * interval
+if wait > 0 then return wait end
+redis.call('SET', KEYS[1], tat + interval, 'PX', tat + interval - now + 1000)
+return 0
+"""
+
+
+class RateLimiter:
+    def __init__(self, name: str, rate: float, *, burst: int = 1) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.name = name
+        self.interval_ms = 1000.0 / rate
+        self.burst = max(1, burst)
+        self._lock = threading.Lock()
+        self._tat = 0.0  # in-process: theoretical arrival time, monotonic milliseconds
+
+    def wait_ms(self) -> float:
+        """Book a slot if one is free now (returns 0), or say how long to wait before asking again."""
+        client = _redis_client()
+        if client is not None:
+            return float(client.eval(_GCRA, 1, f"ratelimit:{self.name}", self.interval_ms, self.burst))
+        with self._lock:
+            now = time.monotonic() * 1000
+            tat = max(self._tat, now)
+            wait = tat - now - (self.burst - 1) * self.interval_ms
+            if wait > 0:
+                return wait
+            self._tat = tat + self.interval_ms
+            return 0.0
+
+    def acquire(self, timeout: float | None = None) -> bool:
+        """Block until a slot is booked; False if that would take longer than `timeout` seconds."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while (wait := self.wait_ms()) > 0:
+            if deadline is not None and time.monotonic() + wait / 1000 > deadline:
+                return False
+            time.sleep(wait / 1000)
+        return True
+
+
+@cache
+def _redis_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
+
+
+def _redis_client() -> redis.Redis | None:
+    return _redis_for(settings.REDIS_URL) if settings.REDIS_URL else None

@@ -1,0 +1,84 @@
+"""Persistent conversation sessions (seed 004's SessionPersistenceService, same names)."""
+
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from apps.analytics.catalogue import Events
+from apps.analytics.services import track
+from apps.users.models import TelegramUser
+
+from .models import SessionType, UserSession
+
+
+def create_session(user_id: int, session_type: str = SessionType.CHAT) -> UserSession:
+    """The user's active session, created if there is none. The database allows only one active
+    session per user, so two messages racing here end up in the same session."""
+    try:
+        with transaction.atomic():
+            return UserSession.objects.create(user_id=user_id, session_type=session_type)
+    except IntegrityError:
+        return UserSession.objects.get(user_id=user_id, is_active=True)
+
+
+def active_session(user_id: int) -> UserSession | None:
+    return UserSession.objects.filter(user_id=user_id, is_active=True).first()
+
+
+@transaction.atomic
+def update_session(session_id: int, message: dict[str, Any], **changes: Any) -> UserSession:
+    """Append a turn ({"role", "content"}) to the stored history; the row is locked meanwhile, so
+    concurrent turns are all kept. `changes` sets other fields (state, session_data, …)."""
+    session = UserSession.objects.select_for_update().get(pk=session_id)
+    session.conversation_history.append({**message, "at": timezone.now().isoformat()})
+    if message.get("role") == "user":
+        session.question_count += 1
+    for name, value in changes.items():
+        setattr(session, name, value)
+    session.save(update_fields=["conversation_history", "question_count", "updated_at", *changes])
+    return session
+
+
+@transaction.atomic
+def session_note_error(session_id: int, error: str) -> None:
+    """Seed 004's recovery: the error is kept on the session, the conversation is untouched."""
+    session = UserSession.objects.select_for_update().get(pk=session_id)
+    session.session_data = {
+        **session.session_data,
+        "last_error": error[:500],
+        "error_timestamp": timezone.now().isoformat(),
+    }
+    session.save(update_fields=["session_data", "updated_at"])
+
+
+@transaction.atomic
+def complete_session(session_id: int) -> UserSession:
+    session = UserSession.objects.select_for_update().get(pk=session_id)
+    if not session.is_active:
+        return session
+    session.is_active = False
+    session.completed_at = timezone.now()
+    session.save(update_fields=["is_active", "completed_at", "updated_at"])
+    if session.metaphysical_profile:
+        TelegramUser.objects.filter(pk=session.user_id).update(metaphysical_profile=session.metaphysical_profile)
+    transaction.on_commit(
+        lambda: track(
+            Events.SESSION_COMPLETED,
+            user_id=session.user_id,
+            properties={"session_id": session.pk, "turns": len(session.conversation_history)},
+        )
+    )
+    return session
+
+
+def restore_active_sessions() -> dict[int, UserSession]:
+    return {session.user_id: session for session in UserSession.objects.filter(is_active=True)}
+
+
+def session_recent_turns(session: UserSession, limit: int | None = None) -> list[dict[str, str]]:
+    """The turns sent to the LLM: the last `limit` (LLM_HISTORY_TURNS), as role/content only."""
+    limit = settings.LLM_HISTORY_TURNS if limit is None else limit
+    turns = session.conversation_history[-limit:] if limit else []
+    return [{"role": turn["role"], "content": turn["content"]} for turn in turns]
