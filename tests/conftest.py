@@ -1,3 +1,4 @@
+import importlib
 import itertools
 import json
 import os
@@ -15,6 +16,7 @@ from django.db import connection
 from django.test import Client
 
 from apps.bot import runtime
+from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +52,35 @@ def bot_api(fake_bot_api: FakeBotAPI) -> Iterator[FakeBotAPI]:
     fake_bot_api.reset()
     yield fake_bot_api
     fake_bot_api.reset()
+
+
+@pytest.fixture(scope="session")
+def fake_openai() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def llm_reference_data(django_db_blocker) -> None:
+    """The price list and persona the migrations seed; a transactional test's flush removes them."""
+    from django.apps import apps
+
+    seed = importlib.import_module("apps.llm.migrations.0002_seed_prices_and_persona").seed
+    with django_db_blocker.unblock():
+        seed(apps, None)
+
+
+@pytest.fixture
+def llm_api(fake_openai: FakeOpenAI, settings, llm_reference_data: None) -> Iterator[FakeOpenAI]:
+    """The real `openai` client pointed at the fake server (without it, the offline model answers)."""
+    fake_openai.reset()
+    settings.OPENAI_API_KEY = "test-key"
+    settings.OPENAI_BASE_URL = fake_openai.base_url
+    settings.LLM_PROVIDER = "openai"
+    settings.OPENAI_MODEL = "gpt-4o-mini"
+    yield fake_openai
+    fake_openai.reset()
 
 
 def captured_update(name: str) -> dict[str, Any]:

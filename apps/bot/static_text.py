@@ -2,3 +2,8 @@ WELCOME_NEW = (
     "Hello, {name}! I am your AI companion. Write to me about anything that is on your mind, and I will answer."
 )
 WELCOME_BACK = "Welcome back, {name}! Write to me whenever you are ready."
+NEW_SESSION_CONFIRM = "You have a conversation in progress. Finish it and start a new one?"
+NEW_SESSION_YES = "Yes, start anew"
+NEW_SESSION_NO = "No, continue"
+NEW_SESSION_STARTED = "A new conversation has started. What is on your mind?"
+NEW_SESSION_KEPT = "Good, let us continue where we were."

@@ -13,6 +13,10 @@ from django.utils import timezone
 from apps.analytics.catalogue import Events
 from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import daily_session_id
+from apps.analytics.usage import rollups_rebuild
+from apps.llm.models import LLMRequest, RequestStatus
+from apps.llm.services import price_for
+from apps.sessions.models import UserSession
 
 from .models import Gender, TelegramUser, UserActivityLog
 
@@ -48,11 +52,21 @@ _COMMANDS = ["start", "help", "new", "balance", "journey"]
 _CONTENT = ["text"] * 12 + ["voice", "photo", "sticker"]
 
 
+_MODELS = [("openai", "gpt-4o-mini")] * 6 + [("openai", "gpt-4.1-mini")] * 3 + [("openai", "gpt-4o")]
+_DEMO_TURNS = [
+    ("I keep putting off the things that matter to me.", "What do you tell yourself right before you put one off?"),
+    ("That I'll do it better tomorrow.", "And what would 'better' look like, if today were enough?"),
+    ("I'm not sure. Maybe I'm afraid it won't be good.", "Whose voice is that fear speaking in?"),
+]
+
+
 @dataclass(frozen=True)
 class DemoStats:
     users: int
     activities: int
     events: int
+    llm_requests: int = 0
+    sessions: int = 0
 
 
 def _activity_rows(
@@ -84,7 +98,63 @@ def _activity_rows(
     return rows
 
 
+def _llm_requests(rng: random.Random, activities: list[UserActivityLog]) -> list[LLMRequest]:
+    """One metered LLM call per text message, priced like the real ones; a few fail or lack usage."""
+    requests = []
+    prices: dict[tuple[str, str], object] = {}
+    for row in activities:
+        if row.activity_type != "message" or row.details.get("content") != "text":
+            continue
+        provider, model = rng.choice(_MODELS)
+        price = prices.setdefault((provider, model), price_for(provider, model, row.timestamp))
+        request = LLMRequest(
+            user_id=row.user_id,
+            provider=provider,
+            model=model,
+            created_at=row.timestamp,
+            latency_ms=rng.randint(600, 9000),
+            status=RequestStatus.SUCCESS,
+        )
+        luck = rng.random()
+        if luck < 0.03:
+            request.status, request.error_message = RequestStatus.ERROR, "InternalServerError: upstream error"
+        elif luck < 0.04:
+            pass  # the provider reported no usage: tokens and cost stay unknown
+        else:
+            request.prompt_tokens = rng.randint(300, 2500)
+            request.completion_tokens = rng.randint(40, 400)
+            request.total_tokens = request.prompt_tokens + request.completion_tokens
+            if price is not None:
+                request.cost = price.cost(
+                    prompt_tokens=request.prompt_tokens, completion_tokens=request.completion_tokens
+                )
+        requests.append(request)
+    return requests
+
+
+def _sessions(rng: random.Random, people: list[TelegramUser], now: datetime) -> list[UserSession]:
+    sessions = []
+    for person in people:
+        turns = []
+        for question, answer in _DEMO_TURNS[: rng.randint(1, len(_DEMO_TURNS))]:
+            turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
+        active = person.last_seen_date > now - timedelta(days=3)
+        sessions.append(
+            UserSession(
+                user=person,
+                conversation_history=turns,
+                question_count=len(turns) // 2,
+                is_active=active,
+                created_at=person.registration_date,
+                completed_at=None if active else person.last_seen_date,
+            )
+        )
+    return sessions
+
+
 def demo_clear() -> None:
+    # Requests outlive a deleted user (their cost is history), so demo ones go explicitly.
+    LLMRequest.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
     TelegramUser.objects.filter(pk__gte=DEMO_ID_START, pk__lt=DEMO_ID_END).delete()
     AnalyticsEvent.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
 
@@ -133,4 +203,14 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
     TelegramUser.objects.bulk_update(people, ["last_seen_date"], batch_size=500)
     UserActivityLog.objects.bulk_create(activities, batch_size=2000)
     AnalyticsEvent.objects.bulk_create(events, batch_size=2000)
-    return DemoStats(users=len(people), activities=len(activities), events=len(events))
+    requests = LLMRequest.objects.bulk_create(_llm_requests(rng, activities), batch_size=2000)
+    sessions = UserSession.objects.bulk_create(_sessions(rng, people, now), batch_size=500)
+    # The rollups are computed from the request log, so the three always agree.
+    rollups_rebuild(user_ids=[person.id for person in people])
+    return DemoStats(
+        users=len(people),
+        activities=len(activities),
+        events=len(events),
+        llm_requests=len(requests),
+        sessions=len(sessions),
+    )

@@ -73,6 +73,26 @@ def test_seed_demo_makes_a_realistic_population_and_replaces_it_when_run_again()
 
 
 @pytest.mark.django_db
+def test_seed_demo_sessions_requests_and_rollups_agree(llm_reference_data):
+    from django.db.models import Sum
+
+    from apps.analytics.models import DailyUsage, UserUsageSummary
+    from apps.llm.models import LLMRequest
+    from apps.sessions.models import UserSession
+
+    _call("seed_demo", "--users", "30")
+    requests = LLMRequest.objects.all()
+    assert requests.filter(cost__isnull=False).exists() and requests.exclude(status="success").exists()
+    assert requests.filter(total_tokens__isnull=True, status="success").exists(), "some usage unknown"
+    totals = requests.aggregate(tokens=Sum("total_tokens"), cost=Sum("cost"))
+    assert DailyUsage.objects.aggregate(t=Sum("total_tokens"))["t"] == totals["tokens"]
+    assert UserUsageSummary.objects.aggregate(t=Sum("total_tokens"))["t"] == totals["tokens"]
+    assert UserUsageSummary.objects.aggregate(c=Sum("total_cost"))["c"] == totals["cost"]
+    assert DailyUsage.objects.aggregate(r=Sum("requests"))["r"] == requests.count()
+    assert UserSession.objects.count() == 30
+
+
+@pytest.mark.django_db
 def test_create_demo_admin_prints_working_credentials(client):
     output = _call("create_demo_admin")
     username, password = output.strip().split(": ")[1].split(" / ")

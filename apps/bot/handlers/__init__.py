@@ -1,7 +1,15 @@
 from telegram import Update
-from telegram.ext import Application, ChatMemberHandler, CommandHandler, TypeHandler
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
 
-from . import contact, errors, membership, start
+from . import chat, contact, errors, membership, start
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
@@ -10,5 +18,10 @@ CONTACT_GROUP = -1
 def register_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, contact.record_contact), group=CONTACT_GROUP)
     application.add_handler(CommandHandler("start", start.start))
+    application.add_handler(CommandHandler("new", chat.new_session))
+    application.add_handler(CallbackQueryHandler(chat.new_session_answer, pattern=r"^session:new:"))
+    application.add_handler(
+        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, chat.text_message)
+    )
     application.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(errors.on_error)

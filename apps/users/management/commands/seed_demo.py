@@ -15,6 +15,7 @@ class Command(BaseCommand):
         stats = demo_seed(users=users, days=days, seed=seed)
         self.stdout.write(
             self.style.SUCCESS(
-                f"demo data: {stats.users} users, {stats.activities} activity rows, {stats.events} events"
+                f"demo data: {stats.users} users, {stats.activities} activity rows, {stats.events} events, "
+                f"{stats.llm_requests} LLM requests, {stats.sessions} sessions"
             )
         )

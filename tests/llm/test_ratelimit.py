@@ -1,0 +1,51 @@
+import time
+
+import pytest
+
+from apps.llm.ratelimit import RateLimiter
+
+
+def _rate_of(limiter: RateLimiter, calls: int) -> float:
+    started = time.monotonic()
+    for _ in range(calls):
+        limiter.acquire()
+    return calls / (time.monotonic() - started)
+
+
+@pytest.mark.parametrize("backend", ["process", "redis"])
+def test_calls_are_spread_to_the_rate(backend, settings, request):
+    if backend == "redis":
+        request.getfixturevalue("require_services")
+    else:
+        settings.REDIS_URL = ""
+    limiter = RateLimiter(f"test-{backend}-{time.monotonic_ns()}", rate=50, burst=1)
+    rate = _rate_of(limiter, 40)
+    assert 35 <= rate <= 55
+
+
+def test_burst_goes_at_once_then_the_rate_holds(settings):
+    settings.REDIS_URL = ""
+    limiter = RateLimiter("burst", rate=20, burst=5)
+    started = time.monotonic()
+    for _ in range(5):
+        limiter.acquire()
+    assert time.monotonic() - started < 0.05
+    assert limiter.wait_ms() > 0
+
+
+def test_acquire_gives_up_after_its_timeout(settings):
+    settings.REDIS_URL = ""
+    limiter = RateLimiter("slow", rate=1, burst=1)
+    assert limiter.acquire(timeout=0.1)
+    assert not limiter.acquire(timeout=0.1)
+
+
+def test_two_processes_share_the_redis_limit(require_services):
+    """Two limiter objects (as in two workers) on one Redis key share one rate."""
+    name = f"shared-{time.monotonic_ns()}"
+    first, second = RateLimiter(name, rate=40), RateLimiter(name, rate=40)
+    started = time.monotonic()
+    for _ in range(20):
+        first.acquire()
+        second.acquire()
+    assert 40 / (time.monotonic() - started) <= 45
