@@ -36,7 +36,8 @@ format: $(VENV)/.dev
 	$(BIN)/ruff format .
 
 bench: $(VENV)/.dev
-	$(BIN)/python bench/webhook.py
+	$(BIN)/python -m bench.webhook
+	$(BIN)/python -m bench.usage
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .pytest-db.sqlite3* staticfiles

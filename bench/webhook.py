@@ -10,7 +10,7 @@ and measured against two baselines served by the same gunicorn in the same run:
 Rounds are interleaved (bare, insert, webhook, bare, ...) and the median round is reported. After
 the run it checks that every acknowledged update is in the inbox.
 
-    .venv/bin/python bench/webhook.py [--duration 10] [--rounds 3] [--connections 32]
+    .venv/bin/python -m bench.webhook [--duration 10] [--rounds 3] [--connections 32]
 
 Needs PostgreSQL and Redis on 127.0.0.1 (override with BENCH_DATABASE_URL, BENCH_REDIS_URL) and
 wrk (Debian: apt-get install wrk). Uses its own database, dropped afterwards, and Redis db 13.
@@ -19,7 +19,6 @@ wrk (Debian: apt-get install wrk). Uses its own database, dropped afterwards, an
 import argparse
 import json
 import os
-import secrets
 import shutil
 import socket
 import statistics
@@ -27,11 +26,11 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench.common import ROOT, bench_environment, drop_database, recreate_database
+
 SECRET = "bench-webhook-secret"
 ENDPOINTS = {"bare": "/bench/bare/", "insert": "/bench/insert/", "webhook": "/telegram/webhook/"}
 
@@ -40,24 +39,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def admin_connection(database_url: str) -> psycopg.Connection:
-    parts = urlsplit(database_url)
-    return psycopg.connect(parts._replace(path="/postgres").geturl(), autocommit=True)
-
-
-def recreate_database(database_url: str) -> None:
-    name = urlsplit(database_url).path.lstrip("/")
-    with admin_connection(database_url) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_database(database_url: str) -> None:
-    name = urlsplit(database_url).path.lstrip("/")
-    with admin_connection(database_url) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def wait_for_port(port: int, timeout: float = 30) -> None:
@@ -108,17 +89,7 @@ def main() -> None:
 
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/botdesk_bench")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bench.settings",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TELEGRAM_BOT_TOKEN": "123456:BENCH",
-        "PYTHONPATH": str(ROOT),
-    }
+    env = bench_environment(database_url, redis_url, TELEGRAM_WEBHOOK_SECRET=SECRET)
     recreate_database(database_url)
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)

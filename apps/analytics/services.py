@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -17,7 +17,7 @@ from apps.users.models import TelegramUser
 
 from .catalogue import InvalidEvent, validate_event
 from .models import AnalyticsEvent
-from .usage import rollups_add
+from .usage import request_with_rollups_insert, rollups_add
 
 logger = logging.getLogger(__name__)
 
@@ -114,15 +114,35 @@ def _usage_fields(user_id: int | None, username: str | None, tokens_used: int | 
     }
 
 
-@transaction.atomic
 def usage_record(*, user_id: int | None, username: str, **fields: Any) -> LLMRequest:
     """The LLM request and both rollups, in one transaction."""
-    if user_id is not None:
-        TelegramUser.objects.bulk_create([TelegramUser(id=user_id, username=username)], ignore_conflicts=True)
-    request = LLMRequest.objects.create(user_id=user_id, **fields)
-    if user_id is not None:
-        rollups_add(request)
+    connection = transaction.get_connection()
+    request = LLMRequest(user_id=user_id, **fields)
+    if user_id is None:
+        request.save(force_insert=True)  # background spend of no one: no rollups
+        return request
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            _user_ensure(user_id, username)
+            request.save(force_insert=True)
+            rollups_add(request)
+        return request
+    if connection.in_atomic_block:  # the caller's transaction: no failed statement may break it
+        _user_ensure(user_id, username)
+        request.pk = request_with_rollups_insert(request)
+        return request
+    try:
+        # One statement in autocommit: one round trip, one commit.
+        request.pk = request_with_rollups_insert(request)
+    except IntegrityError:
+        # A user the bot has not stored yet (the foreign key is checked at commit): store, then again.
+        _user_ensure(user_id, username)
+        request.pk = request_with_rollups_insert(request)
     return request
+
+
+def _user_ensure(user_id: int, username: str) -> None:
+    TelegramUser.objects.bulk_create([TelegramUser(id=user_id, username=username)], ignore_conflicts=True)
 
 
 def _record_later(fields: dict) -> None:

@@ -55,11 +55,9 @@ def _summary_sql() -> str:
     )
 
 
-def rollups_add(request: LLMRequest) -> None:
-    """Add one request to its user's day and totals. Call inside the request's own transaction."""
-    connection = transaction.get_connection()
+def _rollup_params(request: LLMRequest, connection) -> tuple[list, list]:
+    """Parameters of the day's and the totals' upserts for one request."""
     vendor = connection.vendor
-    day = timezone.localdate(request.created_at)
     failed = int(request.status != RequestStatus.SUCCESS)
     tokens = [request.prompt_tokens or 0, request.completion_tokens or 0, request.total_tokens or 0]
     cost = DailyUsage._meta.get_field("cost").get_db_prep_save(request.cost or Decimal(0), connection)
@@ -67,24 +65,45 @@ def rollups_add(request: LLMRequest) -> None:
     model_key, provider_key = _json_key(vendor, request.model), _json_key(vendor, request.provider)
     json_model = DailyUsage._meta.get_field("models").get_db_prep_save({request.model: 1}, connection)
     json_provider = DailyUsage._meta.get_field("providers").get_db_prep_save({request.provider: 1}, connection)
+    day = timezone.localdate(request.created_at)
+    daily = [request.user_id, day, failed, *tokens, cost, json_model, json_provider, model_key, model_key,
+             provider_key, provider_key]  # fmt: skip
+    summary = [request.user_id, failed, *tokens, cost, request.latency_ms, when]
+    return daily, summary
+
+
+def rollups_add(request: LLMRequest) -> None:
+    """Add one stored request to its user's day and totals. Call inside the request's own transaction."""
+    connection = transaction.get_connection()
+    daily, summary = _rollup_params(request, connection)
     with connection.cursor() as cursor:
-        cursor.execute(
-            _daily_sql(vendor),
-            [
-                request.user_id,
-                day,
-                failed,
-                *tokens,
-                cost,
-                json_model,
-                json_provider,
-                model_key,
-                model_key,
-                provider_key,
-                provider_key,
-            ],
-        )
-        cursor.execute(_summary_sql(), [request.user_id, failed, *tokens, cost, request.latency_ms, when])
+        cursor.execute(_daily_sql(connection.vendor), daily)
+        cursor.execute(_summary_sql(), summary)
+
+
+_REQUEST_FIELDS = [field for field in LLMRequest._meta.concrete_fields if not field.primary_key]
+
+
+@cache
+def _request_with_rollups_sql() -> str:
+    """PostgreSQL: the request row and both upserts as one statement (data-modifying CTEs), so a
+    record costs one round trip and, in autocommit, one commit."""
+    columns = ", ".join(field.column for field in _REQUEST_FIELDS)
+    values = ", ".join(["%s"] * len(_REQUEST_FIELDS))
+    return (
+        f"WITH request AS (INSERT INTO {LLMRequest._meta.db_table} ({columns}) VALUES ({values}) RETURNING id), "
+        f"daily AS ({_daily_sql('postgresql')}), summary AS ({_summary_sql()}) SELECT id FROM request"
+    )
+
+
+def request_with_rollups_insert(request: LLMRequest) -> int:
+    """Store a request (not saved yet) with its rollups in one statement; returns its id. PostgreSQL."""
+    connection = transaction.get_connection()
+    row = [field.get_db_prep_save(getattr(request, field.attname), connection) for field in _REQUEST_FIELDS]
+    daily, summary = _rollup_params(request, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(_request_with_rollups_sql(), [*row, *daily, *summary])
+        return cursor.fetchone()[0]
 
 
 @transaction.atomic

@@ -12,6 +12,7 @@ from apps.analytics.selectors import get_all_users_usage_by_date, get_user_daily
 from apps.analytics.services import record_usage
 from apps.analytics.usage import rollups_rebuild
 from apps.llm.models import LLMRequest
+from apps.users.models import TelegramUser
 
 
 @pytest.mark.django_db
@@ -144,3 +145,14 @@ def test_twenty_threads_recording_for_one_user_leave_exact_totals(require_postgr
     assert summary.total_cost == day.cost == Decimal("0.00000123") * calls
     assert sum(day.models.values()) == calls and day.providers == {"p": calls}
     assert LLMRequest.objects.filter(user_id=77).count() == calls
+
+
+@pytest.mark.django_db(transaction=True)
+def test_usage_of_a_user_not_stored_yet_creates_them_outside_any_transaction():
+    # On PostgreSQL in autocommit the record is one statement; the missing user fails it at commit
+    # (deferred foreign key), and it is stored again after the user.
+    request = record_usage(4242, "newcomer", 12, model="m", provider="p")
+    assert request is not None and request.pk
+    assert TelegramUser.objects.get(pk=4242).username == "newcomer"
+    assert get_user_total_usage(4242) == 12
+    assert LLMRequest.objects.filter(user_id=4242).count() == 1
