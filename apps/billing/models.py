@@ -1,0 +1,149 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+CREDITS = {"max_digits": 14, "decimal_places": 4}
+
+
+class Balance(models.Model):
+    """A user's balance in credits. Only the ledger service changes it, with this row locked."""
+
+    user = models.OneToOneField(
+        "users.TelegramUser", on_delete=models.CASCADE, primary_key=True, related_name="balance"
+    )
+    amount = models.DecimalField(**CREDITS, default=Decimal(0))
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="balance_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.amount} {settings.BILLING_UNIT} of {self.user_id}"
+
+
+class OperationType(models.IntegerChoices):
+    # Small integer codes keep the ledger lean (seed 003: a 1 GB budget).
+    PAYMENT = 1, "payment"
+    GENERATION = 2, "generation"
+    REFUND = 3, "refund"
+    ADJUSTMENT = 4, "adjustment"
+    BONUS = 5, "bonus"
+    RESERVE = 6, "reserve"
+    RELEASE = 7, "release"
+
+
+class Operation(models.Model):
+    """One change of one balance: balance == Σ amount of the user's operations, always."""
+
+    user = models.ForeignKey("users.TelegramUser", on_delete=models.CASCADE, related_name="operations", db_index=False)
+    type = models.PositiveSmallIntegerField(choices=OperationType.choices)
+    amount = models.DecimalField(**CREDITS, help_text="signed: + credits the balance, - debits it")
+    balance_after = models.DecimalField(**CREDITS)
+    model = models.CharField(max_length=64, blank=True)
+    result_url = models.CharField(max_length=500, blank=True)
+    prompt = models.TextField(blank=True, help_text="Only with STORE_PROMPTS, at most 1000 characters")
+    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    llm_request = models.ForeignKey(
+        "llm.LLMRequest", null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="+"
+    )
+    payment = models.ForeignKey(
+        "billing.Payment", null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="operations"
+    )
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="+"
+    )
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["user", "-id"], name="operation_user_latest")]
+
+    def __str__(self) -> str:
+        return f"{self.get_type_display()} {self.amount:+} for {self.user_id}"
+
+
+class PricePlan(models.Model):
+    """What a chat answer costs the user. A plan for a model wins over the default plan (no model)."""
+
+    model = models.CharField(max_length=64, blank=True, unique=True, help_text="Empty: every other model")
+    credits_per_1k_prompt = models.DecimalField(**CREDITS, default=Decimal(0))
+    credits_per_1k_completion = models.DecimalField(**CREDITS, default=Decimal(0))
+    markup = models.DecimalField(
+        max_digits=8,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text="Instead of the per-token rates: provider cost × markup, in credits",
+    )
+    minimum_charge = models.DecimalField(**CREDITS, default=Decimal(0))
+
+    def __str__(self) -> str:
+        return f"plan for {self.model or 'every model'}"
+
+
+class CreditPackage(models.Model):
+    title = models.CharField(max_length=64)
+    credits = models.DecimalField(**CREDITS)
+    stars = models.PositiveIntegerField(help_text="Price in Telegram Stars (XTR)")
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "stars"]
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.credits} for {self.stars} XTR"
+
+
+class PaymentStatus(models.TextChoices):
+    PAID = "paid", "Paid"
+    REFUNDED = "refunded", "Refunded"
+
+
+class Payment(models.Model):
+    user = models.ForeignKey("users.TelegramUser", on_delete=models.PROTECT, related_name="payments")
+    package = models.ForeignKey(CreditPackage, null=True, on_delete=models.SET_NULL)
+    stars = models.PositiveIntegerField()
+    credits = models.DecimalField(**CREDITS)
+    telegram_payment_charge_id = models.CharField(max_length=128, unique=True)
+    provider_payment_charge_id = models.CharField(max_length=128, blank=True)
+    invoice_payload = models.CharField(max_length=128)
+    status = models.CharField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PAID)
+    created_at = models.DateTimeField(default=timezone.now)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    refunded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.stars} XTR from {self.user_id} ({self.status})"
+
+
+class GenerationLog(models.Model):
+    """Seed 003's kie_logs: what was generated (a URL, never the file), purged after LOG_RETENTION_DAYS."""
+
+    user = models.ForeignKey("users.TelegramUser", null=True, on_delete=models.SET_NULL, db_index=False)
+    model = models.CharField(max_length=64)
+    prompt = models.TextField(blank=True)
+    result_url = models.CharField(max_length=500, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.model} for {self.user_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class DebugLog(models.Model):
+    level = models.CharField(max_length=10)
+    message = models.CharField(max_length=1000)
+    context = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.level}: {self.message[:60]}"

@@ -1,0 +1,107 @@
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import connection
+from django.db.models import Sum
+
+from .models import Balance, CreditPackage, Operation, OperationType, Payment
+
+
+def active_packages() -> list[CreditPackage]:
+    return list(CreditPackage.objects.filter(is_active=True))
+
+
+def ledger_mismatches() -> tuple[int, list[dict]]:
+    """Users whose balance differs from the sum of their operations (users with either count)."""
+    balances = dict(Balance.objects.values_list("user_id", "amount"))
+    sums = dict(Operation.objects.values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total"))
+    users = balances.keys() | sums.keys()
+    mismatches = [
+        {"user_id": user_id, "balance": balances.get(user_id, Decimal(0)), "operations": sums.get(user_id, Decimal(0))}
+        for user_id in sorted(users)
+        if balances.get(user_id, Decimal(0)) != sums.get(user_id, Decimal(0))
+    ]
+    return len(users), mismatches
+
+
+def user_economics(user_id: int) -> dict[str, Decimal]:
+    """Revenue (Stars paid, less refunds, in USD), LLM cost (USD) and the margin, for one user."""
+    from apps.llm.models import LLMRequest
+
+    stars = Payment.objects.filter(user_id=user_id, status="paid").aggregate(s=Sum("stars"))["s"] or 0
+    revenue = (Decimal(stars) * settings.STARS_USD_RATE).quantize(Decimal("0.0001"))
+    cost = LLMRequest.objects.filter(user_id=user_id).aggregate(c=Sum("cost"))["c"] or Decimal(0)
+    charged = -(
+        Operation.objects.filter(user_id=user_id, type=OperationType.GENERATION).aggregate(a=Sum("amount"))["a"]
+        or Decimal(0)
+    )
+    return {
+        "stars": Decimal(stars),
+        "revenue_usd": revenue,
+        "llm_cost_usd": cost.quantize(Decimal("0.0001")),
+        "margin_usd": (revenue - cost).quantize(Decimal("0.0001")),
+        "credits_charged": charged,
+    }
+
+
+def table_sizes() -> list[dict]:
+    """Bytes and rows per table of this project's database, largest first."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid), "
+                "GREATEST(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'r' AND n.nspname = current_schema()"
+            )
+            rows = [(name, total, table, count) for name, total, table, count in cursor.fetchall()]
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            names = [name for (name,) in cursor.fetchall()]
+            sizes = _sqlite_sizes(cursor)
+            rows = []
+            for name in names:
+                cursor.execute(f'SELECT COUNT(*) FROM "{name}"')
+                indexes = sum(size for table, size in sizes.items() if table[1] == name and table[0] != name)
+                rows.append(
+                    (name, sizes.get((name, name), 0) + indexes, sizes.get((name, name), 0), cursor.fetchone()[0])
+                )
+    tables = [
+        {
+            "table": name,
+            "bytes": total,
+            "table_bytes": table,
+            "index_bytes": total - table,
+            "rows": count,
+            "bytes_per_row": total / count if count else None,
+        }
+        for name, total, table, count in rows
+    ]
+    return sorted(tables, key=lambda row: row["bytes"], reverse=True)
+
+
+def _sqlite_sizes(cursor) -> dict[tuple[str, str], int]:
+    """(object, its table) → bytes, from SQLite's dbstat table where the build has it."""
+    try:
+        cursor.execute(
+            "SELECT s.name, m.tbl_name, SUM(s.pgsize) FROM dbstat s "
+            "JOIN sqlite_master m ON m.name = s.name GROUP BY s.name"
+        )
+    except Exception:
+        return {}
+    return {(name, table): size for name, table, size in cursor.fetchall()}
+
+
+def database_budget() -> dict:
+    tables = table_sizes()
+    used = sum(row["bytes"] for row in tables)
+    budget = settings.DATABASE_BUDGET_BYTES
+    operations = next((row for row in tables if row["table"] == Operation._meta.db_table), None)
+    per_operation = operations["bytes_per_row"] if operations and operations["bytes_per_row"] else None
+    return {
+        "tables": tables,
+        "used": used,
+        "budget": budget,
+        "percent": 100 * used / budget if budget else 0,
+        "operation_bytes": per_operation,
+        "operations_left": int((budget - used) / per_operation) if per_operation and budget > used else None,
+    }
