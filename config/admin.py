@@ -1,7 +1,9 @@
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
+from django.urls import path
 
+from apps.billing.selectors import database_budget
 from apps.bot.selectors import inbox_overview
 from apps.users.selectors import users_overview
 
@@ -15,3 +17,12 @@ class BotdeskAdminSite(admin.AdminSite):
         # Staff open the admin to see how the bot is doing before they look for a record.
         context = {"users_overview": users_overview(), "inbox_overview": inbox_overview(), **(extra_context or {})}
         return super().index(request, extra_context=context)
+
+    def get_urls(self):
+        database_size = self.admin_view(self.database_size_view)
+        return [path("database-size/", database_size, name="database_size"), *super().get_urls()]
+
+    def database_size_view(self, request: HttpRequest) -> TemplateResponse:
+        """Seed 003's budget: what each table takes, and what the budget still holds."""
+        context = {**self.each_context(request), "title": "Database size", "budget": database_budget()}
+        return TemplateResponse(request, "admin/database_size.html", context)

@@ -61,18 +61,25 @@ def fake_openai() -> Iterator[FakeOpenAI]:
     fake.stop()
 
 
+REFERENCE_DATA_MIGRATIONS = [
+    "apps.llm.migrations.0002_seed_prices_and_persona",
+    "apps.billing.migrations.0002_plans_packages_schedules",
+]
+
+
 @pytest.fixture
-def llm_reference_data(django_db_blocker) -> None:
-    """The price list and persona the migrations seed; a transactional test's flush removes them."""
+def reference_data(django_db_blocker) -> None:
+    """What data migrations seed (prices, persona, plans, packages); a transactional test's flush
+    removes it, so tests that rely on it ask for it again."""
     from django.apps import apps
 
-    seed = importlib.import_module("apps.llm.migrations.0002_seed_prices_and_persona").seed
     with django_db_blocker.unblock():
-        seed(apps, None)
+        for module in REFERENCE_DATA_MIGRATIONS:
+            importlib.import_module(module).seed(apps, None)
 
 
 @pytest.fixture
-def llm_api(fake_openai: FakeOpenAI, settings, llm_reference_data: None) -> Iterator[FakeOpenAI]:
+def llm_api(fake_openai: FakeOpenAI, settings, reference_data: None) -> Iterator[FakeOpenAI]:
     """The real `openai` client pointed at the fake server (without it, the offline model answers)."""
     fake_openai.reset()
     settings.OPENAI_API_KEY = "test-key"

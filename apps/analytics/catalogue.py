@@ -7,6 +7,8 @@ class Events:
     RESPONSE_TIME = "ai_response_time"
     ERROR_OCCURRED = "error_occurred"
     SESSION_COMPLETED = "session_completed"
+    PAYMENT_COMPLETED = "payment_completed"
+    TOPUP_OFFERED = "topup_offered"
 
 
 REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -15,6 +17,8 @@ REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
     Events.RESPONSE_TIME: ("duration_ms", "model_used"),
     Events.ERROR_OCCURRED: ("error_type",),
     Events.SESSION_COMPLETED: ("session_id", "turns"),
+    Events.PAYMENT_COMPLETED: ("stars", "credits"),
+    Events.TOPUP_OFFERED: ("balance",),
 }
 
 

@@ -9,6 +9,7 @@ import math
 import random
 import time
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -43,6 +44,9 @@ class Completion:
     cached_tokens: int | None
     latency_ms: int
     attempts: int
+    # Filled in once the call is recorded (apps.llm.services.llm_complete).
+    request_id: int | None = None
+    cost: Decimal | None = None
 
 
 class LLMError(Exception):

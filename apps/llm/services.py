@@ -1,7 +1,8 @@
 """Metered LLM calls, and the chat conversation built on them."""
 
 import logging
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -11,7 +12,18 @@ from django.utils import timezone
 from apps.analytics.catalogue import Events
 from apps.analytics.models import DailyUsage
 from apps.analytics.services import record_usage, track
+from apps.billing.exceptions import InsufficientBalance
+from apps.billing.services import (
+    billing_release,
+    billing_reserve,
+    billing_settle,
+    charge_estimate,
+    charge_for_usage,
+    credits_text,
+    is_billable,
+)
 from apps.sessions.services import create_session, session_note_error, session_recent_turns, update_session
+from apps.users.models import TelegramUser
 
 from . import client
 from .client import Completion, LLMError
@@ -83,14 +95,15 @@ def llm_complete(
             **common,
         )
         raise
-    record_usage(
+    cost = cost_of(completion, started_at)
+    request = record_usage(
         user_id,
         username,
         completion.total_tokens,
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
         cached_tokens=completion.cached_tokens,
-        cost=cost_of(completion, started_at),
+        cost=cost,
         provider=completion.provider,
         model=completion.model,
         status=RequestStatus.SUCCESS,
@@ -99,7 +112,7 @@ def llm_complete(
         response_text=completion.text,
         **common,
     )
-    return completion
+    return replace(completion, request_id=request.pk if request else None, cost=cost)
 
 
 def active_persona() -> BotPersona:
@@ -109,24 +122,54 @@ def active_persona() -> BotPersona:
 @dataclass(frozen=True)
 class ConversationReply:
     text: str
-    answered: bool  # False: the LLM failed and the user was told their progress is saved
+    answered: bool  # False: no model answer (the LLM failed, or the balance was too low)
+    offer_topup: bool = False
 
 
 PROGRESS_SAVED = (
     "Temporary technical problems on our side. Your progress is saved: write again in a little while "
     "and we will continue where we stopped."
 )
+TOPUP_NEEDED = (
+    "Your balance is {balance} {unit}; an answer may cost up to {needed} {unit}. "
+    "Top up to continue, and I will answer your next message."
+)
 
 
 def conversation_reply(*, user_id: int, username: str, text: str) -> ConversationReply:
-    """A text message in chat: into the active session, to the LLM with the persona and recent turns,
-    and back. When the LLM fails after its retries, the message stays in the session and the error is
-    noted; nothing else is lost."""
+    """A text message in chat: the most the answer can cost is held on the balance; the message goes into
+    the active session, to the LLM with the persona and recent turns, and back; the hold is settled to
+    what the answer cost. When the LLM fails after its retries, the hold is released, the message stays
+    in the session and the error is noted; nothing else is lost."""
+    user = TelegramUser.objects.get(pk=user_id)
     session = create_session(user_id)
+    persona = active_persona()
+    model = persona.model or settings.OPENAI_MODEL
+    messages = [
+        {"role": "system", "content": persona.system_prompt},
+        *session_recent_turns(session),
+        {"role": "user", "content": text},
+    ]
+    reserve = None
+    if is_billable(user):
+        estimate = charge_estimate(
+            model=model, prompt_chars=sum(len(m["content"]) for m in messages), max_tokens=persona.max_tokens
+        )
+        try:
+            reserve = billing_reserve(user_id=user_id, amount=estimate, key=uuid.uuid4().hex)
+        except InsufficientBalance as refused:
+            track(Events.TOPUP_OFFERED, user_id=user_id, properties={"balance": str(refused.balance)})
+            return ConversationReply(
+                text=TOPUP_NEEDED.format(
+                    balance=credits_text(refused.balance),
+                    needed=credits_text(refused.needed),
+                    unit=settings.BILLING_UNIT,
+                ),
+                answered=False,
+                offer_topup=True,
+            )
     first_today = not DailyUsage.objects.filter(user_id=user_id, date=timezone.localdate()).exists()
     session = update_session(session.pk, {"role": "user", "content": text})
-    persona = active_persona()
-    messages = [{"role": "system", "content": persona.system_prompt}, *session_recent_turns(session)]
     if first_today:
         track(Events.DIALOG_STARTED, user_id=user_id, properties={"session_id": session.pk})
     try:
@@ -135,11 +178,13 @@ def conversation_reply(*, user_id: int, username: str, text: str) -> Conversatio
             user_id=user_id,
             username=username,
             session_id=session.pk,
-            model=persona.model or None,
+            model=model,
             temperature=persona.temperature,
             max_tokens=persona.max_tokens,
         )
     except LLMError as error:
+        if reserve is not None:
+            billing_release(reserve=reserve)
         session_note_error(session.pk, str(error))
         track(
             Events.ERROR_OCCURRED,
@@ -147,6 +192,14 @@ def conversation_reply(*, user_id: int, username: str, text: str) -> Conversatio
             properties={"error_type": error.status, "where": "chat", "model": error.model},
         )
         return ConversationReply(text=PROGRESS_SAVED, answered=False)
+    if reserve is not None:
+        charge = charge_for_usage(
+            model=completion.model,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            provider_cost=completion.cost,
+        )
+        billing_settle(reserve=reserve, charge=charge, llm_request_id=completion.request_id, model=completion.model)
     update_session(session.pk, {"role": "assistant", "content": completion.text})
     track(
         Events.RESPONSE_TIME,

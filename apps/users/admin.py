@@ -1,6 +1,10 @@
+from django.conf import settings
 from django.contrib import admin
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
+
+from apps.billing.selectors import user_economics
+from apps.billing.services import get_user_balance
 
 from .models import TelegramUser, UserActivityLog, UserActivityLogArchive
 from .selectors import user_latest_activity
@@ -43,6 +47,7 @@ class TelegramUserAdmin(admin.ModelAdmin):
         "last_seen_date",
         "source",
         "latest_activity",
+        "economics",
     ]
     fieldsets = [
         (
@@ -80,11 +85,22 @@ class TelegramUserAdmin(admin.ModelAdmin):
             "Conversion",
             {"fields": ["has_started_journey", "has_completed_journey", "has_visited_platform", "has_purchased_flow"]},
         ),
+        ("Money", {"fields": ["economics"]}),
         ("Latest activity", {"fields": ["latest_activity"]}),
     ]
 
     def has_add_permission(self, request) -> bool:
         return False  # users come from Telegram
+
+    @admin.display(description="revenue, LLM cost, margin")
+    def economics(self, obj: TelegramUser) -> str:
+        money = user_economics(obj.pk)
+        unit = settings.BILLING_UNIT
+        return (
+            f"balance {get_user_balance(obj.pk)} {unit}; paid {money['stars']} Stars ≈ ${money['revenue_usd']}; "
+            f"LLM cost ${money['llm_cost_usd']}; margin ${money['margin_usd']}; "
+            f"charged for answers {money['credits_charged']} {unit}"
+        )
 
     @admin.display(description="latest activity")
     def latest_activity(self, obj: TelegramUser) -> SafeString:

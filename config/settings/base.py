@@ -2,6 +2,7 @@
 
 import os
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -180,6 +181,16 @@ LLM_RETRY_BASE_DELAY = env.float("LLM_RETRY_BASE_DELAY", default=1.0)
 # Turns of the active session sent with each message; the stored history is kept whole.
 LLM_HISTORY_TURNS = env.int("LLM_HISTORY_TURNS", default=20)
 STORE_PROMPTS = env.bool("STORE_PROMPTS", default=False)
+
+# --- Billing --------------------------------------------------------------------------------
+BILLING_UNIT = env("BILLING_UNIT", default="credits")
+BILLING_TRIAL_CREDITS = Decimal(env.str("BILLING_TRIAL_CREDITS", default="20"))
+# Free mode: nobody is charged (admins never are).
+BILLING_FREE_MODE = env.bool("BILLING_FREE_MODE", default=False)
+# For price plans with a markup, and to compare revenue with provider cost.
+BILLING_CREDITS_PER_USD = Decimal(env.str("BILLING_CREDITS_PER_USD", default="100"))
+STARS_USD_RATE = Decimal(env.str("STARS_USD_RATE", default="0.013"))
+DATABASE_BUDGET_BYTES = env.int("DATABASE_BUDGET_BYTES", default=1024**3)
 
 # --- Product --------------------------------------------------------------------------------
 ANALYTICS_ENABLED = env.bool("ANALYTICS_ENABLED", default=True)

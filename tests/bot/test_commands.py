@@ -73,7 +73,7 @@ def test_seed_demo_makes_a_realistic_population_and_replaces_it_when_run_again()
 
 
 @pytest.mark.django_db
-def test_seed_demo_sessions_requests_and_rollups_agree(llm_reference_data):
+def test_seed_demo_sessions_requests_and_rollups_agree(reference_data):
     from django.db.models import Sum
 
     from apps.analytics.models import DailyUsage, UserUsageSummary

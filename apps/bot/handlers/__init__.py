@@ -5,11 +5,12 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    PreCheckoutQueryHandler,
     TypeHandler,
     filters,
 )
 
-from . import chat, contact, errors, membership, start
+from . import billing, chat, contact, errors, membership, start
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
@@ -20,6 +21,11 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("start", start.start))
     application.add_handler(CommandHandler("new", chat.new_session))
     application.add_handler(CallbackQueryHandler(chat.new_session_answer, pattern=r"^session:new:"))
+    application.add_handler(CommandHandler("buy", billing.buy))
+    application.add_handler(CommandHandler("balance", billing.balance))
+    application.add_handler(CallbackQueryHandler(billing.buy_choice, pattern=r"^buy:"))
+    application.add_handler(PreCheckoutQueryHandler(billing.pre_checkout))
+    application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, billing.successful_payment))
     application.add_handler(
         MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, chat.text_message)
     )

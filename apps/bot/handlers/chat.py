@@ -8,6 +8,7 @@ from telegram.constants import ChatAction
 from apps.bot import static_text
 from apps.bot.context import BotContext
 from apps.bot.formatting import split_message
+from apps.bot.handlers.billing import topup_keyboard
 from apps.llm.services import conversation_reply
 from apps.sessions.services import active_session, complete_session, create_session
 
@@ -33,8 +34,10 @@ async def text_message(update: Update, context: BotContext) -> None:
         typing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await typing
-    for part in split_message(reply.text):
-        await update.effective_message.reply_text(part, do_quote=False)
+    parts = split_message(reply.text)
+    for number, part in enumerate(parts, start=1):
+        keyboard = topup_keyboard() if reply.offer_topup and number == len(parts) else None
+        await update.effective_message.reply_text(part, reply_markup=keyboard, do_quote=False)
 
 
 async def new_session(update: Update, context: BotContext) -> None:

@@ -4,6 +4,7 @@ from asgiref.sync import sync_to_async
 from telegram import Update
 from telegram.helpers import effective_message_type
 
+from apps.billing.services import billing_grant_trial
 from apps.bot.context import BotContext
 from apps.users.services import ContactActivity, TelegramIdentity, user_record_contact
 
@@ -58,3 +59,5 @@ async def record_contact(update: Update, context: BotContext) -> None:
     context.contact = await sync_to_async(user_record_contact)(
         identity=identity, activity=describe(update), source=start_payload(update)
     )
+    if context.contact.created:
+        await sync_to_async(billing_grant_trial)(user_id=user.id)

@@ -1,0 +1,152 @@
+"""The Telegram Stars flow through the fake Bot API: /buy → invoice → pre_checkout → payment → refund."""
+
+import time
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+
+from apps.analytics.models import AnalyticsEvent
+from apps.billing.exceptions import RefundRefused
+from apps.billing.models import CreditPackage, Operation, Payment, PaymentStatus
+from apps.billing.services import create_operation, get_user_balance, invoice_payload, payment_refund
+from tests.conftest import captured_update, message_update
+
+pytestmark = pytest.mark.django_db(transaction=True)
+_ids = iter(range(7_000_000, 8_000_000))
+
+
+def _person(user_id: int) -> dict:
+    return {"id": user_id, "is_bot": False, "first_name": "Payer", "username": "payer"}
+
+
+def pre_checkout_update(user_id: int, payload: str, amount: int, currency: str = "XTR") -> dict:
+    return {
+        "update_id": next(_ids),
+        "pre_checkout_query": {
+            "id": f"pcq-{user_id}-{amount}",
+            "from": _person(user_id),
+            "currency": currency,
+            "total_amount": amount,
+            "invoice_payload": payload,
+        },
+    }
+
+
+def payment_update(user_id: int, payload: str, amount: int, charge_id: str) -> dict:
+    return {
+        "update_id": next(_ids),
+        "message": {
+            "message_id": next(_ids),
+            "date": int(time.time()),
+            "from": _person(user_id),
+            "chat": {"id": user_id, "type": "private", "first_name": "Payer"},
+            "successful_payment": {
+                "currency": "XTR",
+                "total_amount": amount,
+                "invoice_payload": payload,
+                "telegram_payment_charge_id": charge_id,
+                "provider_payment_charge_id": "",
+            },
+        },
+    }
+
+
+@pytest.fixture
+def package(reference_data) -> CreditPackage:
+    return CreditPackage.objects.get(title="Starter")  # 100 credits for 50 Stars
+
+
+def _buy_and_pay(post_update, bot_api, user_id: int, package: CreditPackage, charge_id: str) -> str:
+    post_update(message_update("/buy", user_id=user_id))
+    keyboard = bot_api.calls_to("sendMessage")[-1].params["reply_markup"]["inline_keyboard"]
+    assert [row[0]["callback_data"] for row in keyboard] == [f"buy:{p.pk}" for p in CreditPackage.objects.all()]
+    post_update(
+        {
+            "update_id": next(_ids),
+            "callback_query": {
+                "id": "cb",
+                "chat_instance": "ci",
+                "data": f"buy:{package.pk}",
+                "from": _person(user_id),
+                "message": {"message_id": 5, "date": 1, "text": "?", "chat": {"id": user_id, "type": "private"}},
+            },
+        }
+    )
+    [invoice] = bot_api.calls_to("sendInvoice")
+    assert (invoice.params["currency"], invoice.params["provider_token"]) == ("XTR", "")
+    assert invoice.params["prices"] == [{"label": package.title, "amount": package.stars}]
+    payload = invoice.params["payload"]
+    post_update(pre_checkout_update(user_id, payload, package.stars))
+    assert bot_api.calls_to("answerPreCheckoutQuery")[-1].params["ok"] is True
+    post_update(payment_update(user_id, payload, package.stars, charge_id))
+    return payload
+
+
+def test_a_payment_delivered_twice_is_credited_once(post_update, bot_api, package, settings):
+    settings.BILLING_TRIAL_CREDITS = Decimal("0")
+    payload = _buy_and_pay(post_update, bot_api, 1001, package, "charge-1")
+    post_update(payment_update(1001, payload, package.stars, "charge-1"))  # Telegram repeats it
+
+    assert get_user_balance(1001) == Decimal("100")
+    assert Payment.objects.get().telegram_payment_charge_id == "charge-1"
+    assert Operation.objects.filter(user_id=1001).count() == 1
+    assert AnalyticsEvent.objects.filter(event_name="payment_completed").count() == 1
+    assert "100 credits added" in bot_api.calls_to("sendMessage")[-1].params["text"]
+
+
+@pytest.mark.parametrize(
+    ("payload", "amount", "currency"),
+    [("pkg:999:1002", 50, "XTR"), (None, 49, "XTR"), (None, 50, "USD"), ("pkg:{pk}:4242", 50, "XTR")],
+    ids=["unknown-package", "wrong-amount", "wrong-currency", "someone-elses-invoice"],
+)
+def test_pre_checkout_refuses_what_does_not_match_an_offer(post_update, bot_api, package, payload, amount, currency):
+    post_update(message_update("/start", user_id=1002))
+    payload = (payload or invoice_payload(package=package, user_id=1002)).format(pk=package.pk)
+    post_update(pre_checkout_update(1002, payload, amount, currency))
+    answer = bot_api.calls_to("answerPreCheckoutQuery")[-1].params
+    assert answer["ok"] is False and answer["error_message"]
+
+
+def test_the_captured_foreign_payment_is_acknowledged_and_not_credited(post_update, bot_api, reference_data):
+    post_update(captured_update("pre_checkout_query.json"))
+    assert bot_api.calls_to("answerPreCheckoutQuery")[-1].params["ok"] is False
+    post_update(captured_update("message_with_successful_payment.json"))
+    assert not Payment.objects.exists()
+
+
+def test_refund_gives_stars_back_once(post_update, bot_api, package, settings, admin_client):
+    settings.BILLING_TRIAL_CREDITS = Decimal("0")
+    _buy_and_pay(post_update, bot_api, 1003, package, "charge-3")
+    payment = Payment.objects.get()
+    url = reverse("admin:billing_payment_changelist")
+    admin_client.post(url, {"action": "refund", "_selected_action": [payment.pk]})
+    page = admin_client.post(url, {"action": "refund", "_selected_action": [payment.pk]}, follow=True)
+
+    assert "already refunded" in page.content.decode()
+    [refund_call] = bot_api.calls_to("refundStarPayment")
+    assert refund_call.params == {"user_id": 1003, "telegram_payment_charge_id": "charge-3"}
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REFUNDED and payment.refunded_by.username == "admin"
+    assert get_user_balance(1003) == Decimal("0")
+
+
+def test_a_refund_telegram_refuses_changes_nothing(post_update, bot_api, package, settings):
+    settings.BILLING_TRIAL_CREDITS = Decimal("0")
+    _buy_and_pay(post_update, bot_api, 1004, package, "charge-4")
+    bot_api.fail_chat(1004, 400)  # the fake answers calls naming this user with an error
+    payment = Payment.objects.get()
+    bot_api.reset()
+    create_operation(1004, "generation", Decimal("-99"))
+    with pytest.raises(RefundRefused, match="already spent"):
+        payment_refund(payment_id=payment.pk)
+    assert Payment.objects.get().status == PaymentStatus.PAID
+    assert get_user_balance(1004) == Decimal("1")
+
+
+def test_balance_shows_the_amount_and_latest_operations(post_update, bot_api, settings):
+    settings.BILLING_TRIAL_CREDITS = Decimal("20")
+    post_update(message_update("/start", user_id=1005))
+    post_update(message_update("/balance", user_id=1005))
+    text = bot_api.calls_to("sendMessage")[-1].params["text"]
+    assert "20 credits" in text and "bonus" in text
