@@ -6,7 +6,9 @@ Demo users live in their own id range, so seeding again replaces them and nothin
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,6 +16,8 @@ from apps.analytics.catalogue import Events
 from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import daily_session_id
 from apps.analytics.usage import rollups_rebuild
+from apps.billing.models import Balance, CreditPackage, Operation, OperationType, Payment
+from apps.billing.services import charge_for_usage
 from apps.llm.models import LLMRequest, RequestStatus
 from apps.llm.services import price_for
 from apps.sessions.models import UserSession
@@ -67,6 +71,8 @@ class DemoStats:
     events: int
     llm_requests: int = 0
     sessions: int = 0
+    operations: int = 0
+    payments: int = 0
 
 
 def _activity_rows(
@@ -152,9 +158,76 @@ def _sessions(rng: random.Random, people: list[TelegramUser], now: datetime) -> 
     return sessions
 
 
+def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRequest]) -> tuple[int, int]:
+    """Trial credit, answers charged by the price plan, some purchases: balance == Σ operations."""
+    packages = list(CreditPackage.objects.filter(is_active=True))
+    by_user: dict[int, list[LLMRequest]] = {}
+    for request in requests:
+        by_user.setdefault(request.user_id, []).append(request)
+    operations, payments, balances = [], [], []
+    trial = settings.BILLING_TRIAL_CREDITS
+    for person in people:
+        events: list[tuple[datetime, str, object]] = [(person.registration_date, "trial", trial)]
+        events += [(request.created_at, "answer", request) for request in by_user.get(person.id, [])]
+        if packages and rng.random() < 0.15:
+            moment = person.registration_date + (person.last_seen_date - person.registration_date) * rng.random()
+            events.append((moment, "purchase", rng.choice(packages)))
+        balance = Decimal(0)
+        for moment, kind, subject in sorted(events, key=lambda event: event[0]):
+            if kind == "answer":
+                if subject.status != RequestStatus.SUCCESS:
+                    continue
+                amount = -charge_for_usage(
+                    model=subject.model,
+                    prompt_tokens=subject.prompt_tokens,
+                    completion_tokens=subject.completion_tokens,
+                    provider_cost=subject.cost,
+                )
+                if balance + amount < 0:
+                    continue  # in real life this user got a top-up offer instead of an answer
+                extra = {
+                    "type": OperationType.GENERATION,
+                    "model": subject.model,
+                    "llm_request_id": subject.pk,
+                    "idempotency_key": f"generation:{subject.pk}",
+                }
+            elif kind == "purchase":
+                payment = Payment(
+                    user=person,
+                    package=subject,
+                    stars=subject.stars,
+                    credits=subject.credits,
+                    telegram_payment_charge_id=f"demo-{person.id}",
+                    created_at=moment,
+                    invoice_payload=f"pkg:{subject.pk}:{person.id}",
+                )
+                payments.append(payment)
+                amount = subject.credits
+                extra = {
+                    "type": OperationType.PAYMENT,
+                    "payment": payment,
+                    "idempotency_key": f"payment:demo-{person.id}",
+                }
+            else:
+                if not subject:
+                    continue
+                amount = subject
+                extra = {"type": OperationType.BONUS, "reason": "trial credit", "idempotency_key": f"trial:{person.id}"}
+            balance += amount
+            operations.append(Operation(user=person, amount=amount, balance_after=balance, created_at=moment, **extra))
+        balances.append(Balance(user=person, amount=balance))
+    Payment.objects.bulk_create(payments, batch_size=500)
+    for operation in operations:
+        operation.payment_id = operation.payment.pk if operation.payment else None
+    Operation.objects.bulk_create(operations, batch_size=2000)
+    Balance.objects.bulk_create(balances, batch_size=500)
+    return len(operations), len(payments)
+
+
 def demo_clear() -> None:
     # Requests outlive a deleted user (their cost is history), so demo ones go explicitly.
     LLMRequest.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
+    Payment.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
     TelegramUser.objects.filter(pk__gte=DEMO_ID_START, pk__lt=DEMO_ID_END).delete()
     AnalyticsEvent.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
 
@@ -207,7 +280,10 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
     sessions = UserSession.objects.bulk_create(_sessions(rng, people, now), batch_size=500)
     # The rollups are computed from the request log, so the three always agree.
     rollups_rebuild(user_ids=[person.id for person in people])
+    operation_count, payment_count = _ledger(rng, people, requests)
     return DemoStats(
+        operations=operation_count,
+        payments=payment_count,
         users=len(people),
         activities=len(activities),
         events=len(events),

@@ -91,6 +91,14 @@ def test_seed_demo_sessions_requests_and_rollups_agree(reference_data):
     assert DailyUsage.objects.aggregate(r=Sum("requests"))["r"] == requests.count()
     assert UserSession.objects.count() == 30
 
+    from apps.billing.models import Operation, Payment
+    from apps.billing.selectors import ledger_mismatches
+
+    checked, mismatches = ledger_mismatches()
+    assert checked == 30 and mismatches == []
+    assert Operation.objects.filter(type=2).exists(), "answers were charged"
+    assert Payment.objects.count() == Operation.objects.filter(type=1).count()
+
 
 @pytest.mark.django_db
 def test_create_demo_admin_prints_working_credentials(client):

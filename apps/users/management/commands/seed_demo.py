@@ -16,6 +16,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"demo data: {stats.users} users, {stats.activities} activity rows, {stats.events} events, "
-                f"{stats.llm_requests} LLM requests, {stats.sessions} sessions"
+                f"{stats.llm_requests} LLM requests, {stats.sessions} sessions, {stats.operations} ledger operations, "
+                f"{stats.payments} payments"
             )
         )
