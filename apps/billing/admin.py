@@ -88,7 +88,7 @@ class _Echo:
 class OperationAdmin(ReadOnly):
     list_display = ["id", "created_at", "user", "type", "amount", "balance_after", "model", "staff", "reason"]
     list_filter = ["type", ("created_at", admin.DateFieldListFilter)]
-    search_fields = ["=user__id", "user__username", "idempotency_key", "reason"]
+    search_fields = ["=user__id", "user__username", "reason"]
     date_hierarchy = "created_at"
     list_select_related = ["user", "staff"]
     show_full_result_count = False

@@ -44,7 +44,8 @@ class Operation(models.Model):
     model = models.CharField(max_length=64, blank=True)
     result_url = models.CharField(max_length=500, blank=True)
     prompt = models.TextField(blank=True, help_text="Only with STORE_PROMPTS, at most 1000 characters")
-    idempotency_key = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    # A 64-bit hash of the caller's key (apps.billing.services.idempotency_hash).
+    idempotency_key = models.BigIntegerField(null=True, blank=True, editable=False)
     llm_request = models.ForeignKey(
         "llm.LLMRequest", null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="+"
     )
@@ -60,6 +61,13 @@ class Operation(models.Model):
     class Meta:
         ordering = ["-id"]
         indexes = [models.Index(fields=["user", "-id"], name="operation_user_latest")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=models.Q(idempotency_key__isnull=False),
+                name="operation_idempotency_key",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} {self.amount:+} for {self.user_id}"

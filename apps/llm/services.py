@@ -1,7 +1,6 @@
 """Metered LLM calls, and the chat conversation built on them."""
 
 import logging
-import uuid
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -156,7 +155,7 @@ def conversation_reply(*, user_id: int, username: str, text: str) -> Conversatio
             model=model, prompt_chars=sum(len(m["content"]) for m in messages), max_tokens=persona.max_tokens
         )
         try:
-            reserve = billing_reserve(user_id=user_id, amount=estimate, key=uuid.uuid4().hex)
+            reserve = billing_reserve(user_id=user_id, amount=estimate)
         except InsufficientBalance as refused:
             track(Events.TOPUP_OFFERED, user_id=user_id, properties={"balance": str(refused.balance)})
             return ConversationReply(

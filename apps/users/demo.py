@@ -17,7 +17,7 @@ from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import daily_session_id
 from apps.analytics.usage import rollups_rebuild
 from apps.billing.models import Balance, CreditPackage, Operation, OperationType, Payment
-from apps.billing.services import charge_for_usage
+from apps.billing.services import charge_for_usage, idempotency_hash
 from apps.llm.models import LLMRequest, RequestStatus
 from apps.llm.services import price_for
 from apps.sessions.models import UserSession
@@ -189,7 +189,7 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
                     "type": OperationType.GENERATION,
                     "model": subject.model,
                     "llm_request_id": subject.pk,
-                    "idempotency_key": f"generation:{subject.pk}",
+                    "idempotency_key": idempotency_hash(f"generation:{subject.pk}"),
                 }
             elif kind == "purchase":
                 payment = Payment(
@@ -206,13 +206,17 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
                 extra = {
                     "type": OperationType.PAYMENT,
                     "payment": payment,
-                    "idempotency_key": f"payment:demo-{person.id}",
+                    "idempotency_key": idempotency_hash(f"payment:demo-{person.id}"),
                 }
             else:
                 if not subject:
                     continue
                 amount = subject
-                extra = {"type": OperationType.BONUS, "reason": "trial credit", "idempotency_key": f"trial:{person.id}"}
+                extra = {
+                    "type": OperationType.BONUS,
+                    "reason": "trial credit",
+                    "idempotency_key": idempotency_hash(f"trial:{person.id}"),
+                }
             balance += amount
             operations.append(Operation(user=person, amount=amount, balance_after=balance, created_at=moment, **extra))
         balances.append(Balance(user=person, amount=balance))

@@ -13,6 +13,7 @@ from apps.billing.services import (
     billing_reserve,
     charge_for_usage,
     get_user_balance,
+    idempotency_hash,
     reserves_release_stale,
 )
 from apps.llm.models import LLMRequest
@@ -53,6 +54,9 @@ def test_an_answer_is_charged_exactly_its_settled_cost(post_update, bot_api, llm
     assert _types(902) == ["bonus", "reserve", "release", "generation"]
     generation = Operation.objects.get(user_id=902, type=OperationType.GENERATION)
     assert generation.llm_request_id == request.pk and generation.amount == -expected
+    release = Operation.objects.get(user_id=902, type=OperationType.RELEASE)
+    assert (release.balance_after, generation.balance_after) == (before, before - expected)
+    assert release.pk < generation.pk
     assert ledger_mismatches()[1] == []
 
 
@@ -95,13 +99,13 @@ def test_admins_and_free_mode_are_never_charged(post_update, bot_api, llm_api, s
 def test_holds_of_answers_that_never_settled_are_released(reference_data):
     TelegramUser.objects.create(id=906)
     add_to_balance(906, Decimal("5"))
-    stale = billing_reserve(user_id=906, amount=Decimal("2"), key="dead-worker")
-    fresh = billing_reserve(user_id=906, amount=Decimal("1"), key="still-running")
+    stale = billing_reserve(user_id=906, amount=Decimal("2"))
+    fresh = billing_reserve(user_id=906, amount=Decimal("1"))
     Operation.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(minutes=20))
     assert reserves_release_stale() == 1
     assert reserves_release_stale() == 0, "released once"
     assert get_user_balance(906) == Decimal("4")
-    assert Operation.objects.filter(idempotency_key=f"release:{fresh.pk}").count() == 0
+    assert not Operation.objects.filter(idempotency_key=idempotency_hash(f"release:{fresh.pk}")).exists()
 
 
 def test_concurrent_messages_of_one_user_never_overdraw(require_postgres, llm_api, settings):

@@ -162,3 +162,25 @@ def test_credits_read_like_numbers(value, text):
     from apps.billing.services import credits_text
 
     assert credits_text(Decimal(value)) == text
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_key_applied_by_ten_threads_at_once_applies_once(require_postgres):
+    TelegramUser.objects.create(id=803)
+    barrier = threading.Barrier(10)
+    results = []
+
+    def apply() -> None:
+        try:
+            barrier.wait()
+            results.append(ledger_apply(user_id=803, type=OperationType.PAYMENT, amount=7, idempotency_key="pay:1").pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=apply) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 10 and len(set(results)) == 1
+    assert get_user_balance(803) == Decimal("7") == _sum(803)
