@@ -38,6 +38,7 @@ format: $(VENV)/.dev
 bench: $(VENV)/.dev
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.usage
+	$(BIN)/python -m bench.billing
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .pytest-db.sqlite3* staticfiles

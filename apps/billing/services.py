@@ -364,7 +364,8 @@ def payment_problem(*, user_id: int, payload: str, currency: str, total_amount: 
 def payment_record(
     *, user_id: int, payload: str, currency: str, total_amount: int, charge_id: str, provider_charge_id: str = ""
 ) -> Payment | None:
-    """Credit a successful payment exactly once per Telegram charge id, however often it arrives."""
+    """Credit a successful payment exactly once per Telegram charge id, however often it arrives.
+    Returns the payment (None if it matches no offer) and whether this call credited it."""
     package = _package_from_payload(payload, user_id)
     if package is None or currency != STARS_CURRENCY or total_amount != package.stars:
         logger.warning(
@@ -375,7 +376,7 @@ def payment_record(
             total_amount,
             currency,
         )
-        return None
+        return None, False
     with transaction.atomic():
         payment, created = Payment.objects.get_or_create(
             telegram_payment_charge_id=charge_id,
@@ -403,7 +404,7 @@ def payment_record(
                     properties={"stars": total_amount, "credits": str(package.credits), "package": package.title},
                 )
             )
-    return payment
+    return payment, created
 
 
 def payment_refund(*, payment_id: int, staff=None) -> Payment:

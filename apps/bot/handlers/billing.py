@@ -91,7 +91,7 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
 
 async def successful_payment(update: Update, context: BotContext) -> None:
     paid = update.effective_message.successful_payment
-    payment = await sync_to_async(payment_record)(
+    payment, credited = await sync_to_async(payment_record)(
         user_id=update.effective_user.id,
         payload=paid.invoice_payload,
         currency=paid.currency,
@@ -99,7 +99,7 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         charge_id=paid.telegram_payment_charge_id,
         provider_charge_id=paid.provider_payment_charge_id or "",
     )
-    if payment is None:
+    if not credited:  # no offer matched, or Telegram repeated a payment already thanked for
         return
     balance = await sync_to_async(get_user_balance)(update.effective_user.id)
     await update.effective_message.reply_text(
