@@ -11,29 +11,17 @@ Needs PostgreSQL on 127.0.0.1 (BENCH_DATABASE_URL to override); uses its own dat
 """
 
 import argparse
-import multiprocessing
 import os
 import random
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from bench.common import ROOT, bench_environment, drop_database, recreate_database
+from bench.common import ROOT, bench_environment, copy_users, drop_database, recreate_database, run_in_pool
 
 USERS = 1000
-
-
-def setup_worker() -> None:
-    import django
-
-    django.setup()
-
-
-def ready(_: int) -> None:
-    time.sleep(0.5)
 
 
 def charge_worker(args: tuple[int, int, int | None, int]) -> int:
@@ -56,38 +44,7 @@ def prepare(database_url: str, requests: int) -> None:
     """1,000 users with a large balance (a bonus each, so the ledger holds) and LLM requests to charge."""
     now = datetime.now(UTC)
     with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
-        with cursor.copy(
-            "COPY users_telegramuser (id, username, first_name, last_name, language_code, is_premium, "
-            "registration_date, last_seen_date, gender, psychological_summary, profile_summary, "
-            "metaphysical_profile, streams, markers, has_started_journey, has_completed_journey, "
-            "has_visited_platform, has_purchased_flow, is_admin, is_active, source) FROM STDIN"
-        ) as copy:
-            for user in range(1, USERS + 1):
-                copy.write_row(
-                    (
-                        user,
-                        f"u{user}",
-                        "B",
-                        "",
-                        "en",
-                        False,
-                        now,
-                        now,
-                        "",
-                        "",
-                        "",
-                        "{}",
-                        "[]",
-                        "{}",
-                        False,
-                        False,
-                        False,
-                        False,
-                        False,
-                        True,
-                        "",
-                    )
-                )
+        copy_users(cursor, USERS, now)
         cursor.execute(
             "INSERT INTO billing_balance (user_id, amount, updated_at) "
             "SELECT id, 1000000, now() FROM users_telegramuser"
@@ -106,11 +63,8 @@ def prepare(database_url: str, requests: int) -> None:
 
 
 def run_charges(workers: int, charges: int, hot_user: int | None, first_request: int) -> float:
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=setup_worker) as pool:
-        pool.map(ready, range(workers), chunksize=1)
-        started = time.perf_counter()
-        pool.map(charge_worker, [(w, charges, hot_user, first_request) for w in range(workers)], chunksize=1)
-        return workers * charges / (time.perf_counter() - started)
+    arguments = [(w, charges, hot_user, first_request) for w in range(workers)]
+    return workers * charges / run_in_pool(workers, charge_worker, arguments)
 
 
 def operation_bytes(database_url: str, rows: int) -> dict:

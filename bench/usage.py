@@ -11,7 +11,6 @@ Needs PostgreSQL on 127.0.0.1 (BENCH_DATABASE_URL to override); uses its own dat
 
 import argparse
 import io
-import multiprocessing
 import os
 import random
 import statistics
@@ -22,7 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
-from bench.common import ROOT, bench_environment, drop_database, recreate_database
+from bench.common import ROOT, bench_environment, copy_users, drop_database, recreate_database, run_in_pool
 
 MODELS = ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"]
 
@@ -34,39 +33,7 @@ def generate(database_url: str, *, rows: int, users: int, days: int, seed: int =
     start = today - timedelta(days=days - 1)
     with psycopg.connect(database_url) as connection:
         with connection.cursor() as cursor:
-            with cursor.copy(
-                "COPY users_telegramuser (id, username, first_name, last_name, language_code, "
-                "is_premium, registration_date, last_seen_date, gender, psychological_summary, "
-                "profile_summary, metaphysical_profile, streams, markers, has_started_journey, "
-                "has_completed_journey, has_visited_platform, has_purchased_flow, is_admin, "
-                "is_active, source) FROM STDIN"
-            ) as copy:
-                for user in range(1, users + 1):
-                    copy.write_row(
-                        (
-                            user,
-                            f"user{user}",
-                            "Bench",
-                            "",
-                            "en",
-                            False,
-                            start,
-                            today,
-                            "",
-                            "",
-                            "",
-                            "{}",
-                            "[]",
-                            "{}",
-                            False,
-                            False,
-                            False,
-                            False,
-                            False,
-                            True,
-                            "",
-                        )
-                    )
+            copy_users(cursor, users, start)
             buffer = io.StringIO()
             for _ in range(rows):
                 user = rng.randint(1, users)
@@ -104,16 +71,6 @@ def generate(database_url: str, *, rows: int, users: int, days: int, seed: int =
                 FROM llm_llmrequest GROUP BY user_id""")
             cursor.execute("ANALYZE")
     return (today - timedelta(days=days // 2)).date()
-
-
-def setup_worker() -> None:
-    import django
-
-    django.setup()
-
-
-def ready(_: int) -> None:
-    time.sleep(0.5)  # every process has run setup_worker before the clock starts
 
 
 def record_worker(args: tuple[int, int, int]) -> float:
@@ -177,11 +134,7 @@ def main() -> None:
             f"in {time.perf_counter() - started:.0f} s"
         )
 
-        with multiprocessing.get_context("spawn").Pool(args.workers, initializer=setup_worker) as pool:
-            pool.map(ready, range(args.workers), chunksize=1)
-            started = time.perf_counter()
-            pool.map(record_worker, [(n, args.calls, args.users) for n in range(args.workers)], chunksize=1)
-            elapsed = time.perf_counter() - started
+        elapsed = run_in_pool(args.workers, record_worker, [(n, args.calls, args.users) for n in range(args.workers)])
         calls = args.workers * args.calls
         print(
             f"record_usage: {calls / elapsed:,.0f} calls/s ({calls:,} calls from {args.workers} processes, "

@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,6 +25,32 @@ CAPTURED_UPDATES = Path(__file__).resolve().parent / "fixtures" / "telegram-upda
 WEBHOOK_URL = "/telegram/webhook/"
 
 _update_ids = itertools.count(500_000)
+
+
+def run_concurrently(work: Callable[[int], Any], count: int) -> list[Any]:
+    """Run `work(n)` in `count` threads released together; each closes its database connection.
+    Returns the results in no particular order; fails the test with the first error raised."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = []
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            barrier.wait()
+            results.append(work(n))
+        except BaseException as error:  # reported below, in the test's own thread
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return results
 
 
 def wait_until(condition: Callable[[], Any], timeout: float = 30, interval: float = 0.05) -> Any:

@@ -122,18 +122,19 @@ def rollups_rebuild(*, user_ids: Iterable[int] | None = None) -> int:
     def zero(field: str) -> Coalesce:
         return Coalesce(Sum(field), 0)
 
+    sums = {
+        "requests": Count("id"),
+        "errors": Count("id", filter=_FAILED),
+        "prompt": zero("prompt_tokens"),
+        "completion": zero("completion_tokens"),
+        "total": zero("total_tokens"),
+        "cost": Coalesce(Sum("cost"), Decimal(0)),
+    }
     days: dict[tuple[int, object], DailyUsage] = {}
     per_model = (
         requests.annotate(day=TruncDate("created_at"))
         .values("user_id", "day", "model", "provider")
-        .annotate(
-            requests=Count("id"),
-            errors=Count("id", filter=_FAILED),
-            prompt=zero("prompt_tokens"),
-            completion=zero("completion_tokens"),
-            total=zero("total_tokens"),
-            cost=Coalesce(Sum("cost"), Decimal(0)),
-        )
+        .annotate(**sums)
         .order_by()
     )
     for row in per_model:
@@ -148,20 +149,7 @@ def rollups_rebuild(*, user_ids: Iterable[int] | None = None) -> int:
         day.providers[row["provider"]] = day.providers.get(row["provider"], 0) + row["requests"]
     DailyUsage.objects.bulk_create(days.values(), batch_size=2000)
 
-    totals = (
-        requests.values("user_id")
-        .annotate(
-            requests=Count("id"),
-            errors=Count("id", filter=_FAILED),
-            prompt=zero("prompt_tokens"),
-            completion=zero("completion_tokens"),
-            total=zero("total_tokens"),
-            cost=Coalesce(Sum("cost"), Decimal(0)),
-            latency=zero("latency_ms"),
-            last=Max("created_at"),
-        )
-        .order_by()
-    )
+    totals = requests.values("user_id").annotate(**sums, latency=zero("latency_ms"), last=Max("created_at")).order_by()
     UserUsageSummary.objects.bulk_create(
         [
             UserUsageSummary(

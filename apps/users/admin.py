@@ -9,6 +9,19 @@ from apps.billing.services import get_user_balance
 from .models import TelegramUser, UserActivityLog, UserActivityLogArchive
 from .selectors import user_latest_activity
 
+# What Telegram tells us and the first contact set: shown, never edited by staff.
+FROM_TELEGRAM = [
+    "id",
+    "username",
+    "first_name",
+    "last_name",
+    "language_code",
+    "is_premium",
+    "source",
+    "registration_date",
+    "last_seen_date",
+]
+
 
 @admin.register(TelegramUser)
 class TelegramUserAdmin(admin.ModelAdmin):
@@ -36,36 +49,9 @@ class TelegramUserAdmin(admin.ModelAdmin):
     search_fields = ["=id", "username", "first_name", "last_name"]
     date_hierarchy = "registration_date"
     ordering = ["-last_seen_date"]
-    readonly_fields = [
-        "id",
-        "username",
-        "first_name",
-        "last_name",
-        "language_code",
-        "is_premium",
-        "registration_date",
-        "last_seen_date",
-        "source",
-        "latest_activity",
-        "economics",
-    ]
+    readonly_fields = [*FROM_TELEGRAM, "latest_activity", "economics"]
     fieldsets = [
-        (
-            "Telegram",
-            {
-                "fields": [
-                    "id",
-                    "username",
-                    "first_name",
-                    "last_name",
-                    "language_code",
-                    "is_premium",
-                    "source",
-                    "registration_date",
-                    "last_seen_date",
-                ]
-            },
-        ),
+        ("Telegram", {"fields": FROM_TELEGRAM}),
         ("Status", {"fields": ["is_active", "is_admin"]}),
         (
             "Profile",

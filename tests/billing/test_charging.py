@@ -18,7 +18,7 @@ from apps.billing.services import (
 )
 from apps.llm.models import LLMRequest
 from apps.users.models import TelegramUser
-from tests.conftest import message_update
+from tests.conftest import message_update, run_concurrently
 from tests.fakes.openai import Answer, Fail, Stall
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -110,28 +110,12 @@ def test_holds_of_answers_that_never_settled_are_released(reference_data):
 
 def test_concurrent_messages_of_one_user_never_overdraw(require_postgres, llm_api, settings):
     """Ten answers at once on a balance that covers three holds: three are answered, never below zero."""
-    import threading
-
-    from django.db import connection
-
     from apps.llm.services import conversation_reply
 
     settings.BILLING_TRIAL_CREDITS = Decimal("0")
     TelegramUser.objects.create(id=907)
     add_to_balance(907, Decimal("0.6"))  # each hold: ~0.16 for 800 completion tokens
-    replies = []
-
-    def message(n: int) -> None:
-        try:
-            replies.append(conversation_reply(user_id=907, username="u", text=f"m{n}"))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=message, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    replies = run_concurrently(lambda n: conversation_reply(user_id=907, username="u", text=f"m{n}"), 10)
     assert get_user_balance(907) >= 0
     assert sum(reply.answered for reply in replies) == len(llm_api.requests) >= 3
     assert ledger_mismatches()[1] == []

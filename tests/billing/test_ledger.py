@@ -1,11 +1,10 @@
-import threading
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.billing.exceptions import InsufficientBalance
@@ -22,6 +21,7 @@ from apps.billing.services import (
     update_user_balance,
 )
 from apps.users.models import TelegramUser
+from tests.conftest import run_concurrently
 
 pytestmark = pytest.mark.django_db
 
@@ -132,22 +132,15 @@ def test_verify_ledger_reports_consistency_and_finds_a_tampered_balance(user):
 def test_fifty_threads_charging_one_user_never_overdraw(require_postgres):
     TelegramUser.objects.create(id=802)
     add_to_balance(802, Decimal("30"))
-    outcomes: list[str] = []
 
-    def charge() -> None:
+    def charge(n: int) -> str:
         try:
             create_operation(802, "generation", Decimal("-1"))
-            outcomes.append("charged")
         except InsufficientBalance:
-            outcomes.append("refused")
-        finally:
-            connection.close()
+            return "refused"
+        return "charged"
 
-    threads = [threading.Thread(target=charge) for _ in range(50)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = run_concurrently(charge, 50)
     assert outcomes.count("charged") == 30 and outcomes.count("refused") == 20
     assert get_user_balance(802) == Decimal("0") == _sum(802)
     balances_after = list(Operation.objects.filter(user_id=802).order_by("id").values_list("balance_after", flat=True))
@@ -167,20 +160,8 @@ def test_credits_read_like_numbers(value, text):
 @pytest.mark.django_db(transaction=True)
 def test_one_key_applied_by_ten_threads_at_once_applies_once(require_postgres):
     TelegramUser.objects.create(id=803)
-    barrier = threading.Barrier(10)
-    results = []
-
-    def apply() -> None:
-        try:
-            barrier.wait()
-            results.append(ledger_apply(user_id=803, type=OperationType.PAYMENT, amount=7, idempotency_key="pay:1").pk)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=apply) for _ in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    results = run_concurrently(
+        lambda n: ledger_apply(user_id=803, type=OperationType.PAYMENT, amount=7, idempotency_key="pay:1").pk, 10
+    )
     assert len(results) == 10 and len(set(results)) == 1
     assert get_user_balance(803) == Decimal("7") == _sum(803)

@@ -11,8 +11,10 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.server import LoopbackServer, quiet, send_json
 
 
 @dataclass
@@ -42,26 +44,17 @@ class Hangup:
 Behaviour = Answer | Fail | Stall | Hangup
 
 
-class FakeOpenAI:
+class FakeOpenAI(LoopbackServer):
+    name = "fake-openai"
+
     def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-openai", daemon=True)
+        super().__init__()
         self._lock = threading.Lock()
         self.reset()
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
-
-    def start(self) -> "FakeOpenAI":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        return f"{self.url}/v1"
 
     def reset(self) -> None:
         with self._lock:
@@ -101,6 +94,7 @@ class FakeOpenAI:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
+        @quiet
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
@@ -123,19 +117,6 @@ class FakeOpenAI:
                 self._send(200, fake._completion(behaviour, body), {})
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for name, value in headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (its timeout)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                send_json(self, status, json.dumps(payload).encode(), headers)
 
         return Handler

@@ -11,9 +11,11 @@ import time
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl
+
+from tests.fakes.server import LoopbackServer, quiet, send_json
 
 BOT_USER = {
     "id": 123456,
@@ -67,32 +69,19 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
     return {key: _decode(value) for key, value in parse_qsl(body.decode(), keep_blank_values=True)}
 
 
-class FakeBotAPI:
+class FakeBotAPI(LoopbackServer):
+    name = "fake-bot-api"
+
     def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-bot-api", daemon=True)
+        super().__init__()
         self._changed = threading.Condition()
         self._message_ids = itertools.count(1000)
         self.reset()
 
     # --- control ----------------------------------------------------------------------------
     @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    @property
     def base_url(self) -> str:
         return f"{self.url}/bot"
-
-    def start(self) -> "FakeBotAPI":
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def reset(self) -> None:
         with self._changed:
@@ -183,6 +172,7 @@ class FakeBotAPI:
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
+        @quiet
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
@@ -204,17 +194,6 @@ class FakeBotAPI:
                 if delay:
                     time.sleep(delay)
                 status, answer = fake._answer(method, params)
-                body = json.dumps(answer).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    self.wfile.write(body)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client went away (a worker killed mid-call)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
+                send_json(self, status, json.dumps(answer).encode())
 
         return Handler

@@ -1,7 +1,5 @@
-import threading
-
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 
 from apps.analytics.models import AnalyticsEvent
 from apps.sessions.models import UserSession
@@ -13,6 +11,7 @@ from apps.sessions.services import (
     update_session,
 )
 from apps.users.models import TelegramUser
+from tests.conftest import run_concurrently
 
 
 @pytest.fixture
@@ -66,24 +65,6 @@ def test_session_completed_is_tracked_after_commit():
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_messages_share_one_session_and_keep_every_turn(require_postgres):
     TelegramUser.objects.create(id=603)
-    barrier = threading.Barrier(10)
-    errors = []
-
-    def message(n: int) -> None:
-        try:
-            barrier.wait()
-            session = create_session(603)
-            update_session(session.pk, {"role": "user", "content": f"m{n}"})
-        except Exception as error:  # reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=message, args=(n,)) for n in range(10)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    run_concurrently(lambda n: update_session(create_session(603).pk, {"role": "user", "content": f"m{n}"}), 10)
     [session] = UserSession.objects.filter(user_id=603)
     assert sorted(turn["content"] for turn in session.conversation_history) == sorted(f"m{n}" for n in range(10))

@@ -1,10 +1,8 @@
-import threading
-
 import pytest
-from django.db import connection
 
 from apps.users.models import TelegramUser, UserActivityLog
 from apps.users.services import ContactActivity, TelegramIdentity, user_record_contact, user_set_active
+from tests.conftest import run_concurrently
 
 
 def _contact(user_id: int, **identity) -> ContactActivity:
@@ -46,26 +44,10 @@ def test_set_active_reports_a_change_only_once():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_contacts_of_one_new_user_make_one_row_and_one_creation(require_postgres):
-    results, errors = [], []
-    barrier = threading.Barrier(8)
-
-    def contact(n: int) -> None:
-        try:
-            barrier.wait()
-            results.append(
-                user_record_contact(identity=TelegramIdentity(id=77, first_name=f"name{n}"), activity=_contact(77))
-            )
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=contact, args=(n,)) for n in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    results = run_concurrently(
+        lambda n: user_record_contact(identity=TelegramIdentity(id=77, first_name=f"name{n}"), activity=_contact(77)),
+        8,
+    )
     assert TelegramUser.objects.filter(pk=77).count() == 1
     assert UserActivityLog.objects.filter(user_id=77).count() == 8
     assert sum(result.created for result in results) == 1
