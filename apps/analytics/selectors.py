@@ -1,10 +1,18 @@
-"""Seed 000's readers, answered from the rollups (never by scanning raw requests)."""
+"""Readers: seed 000's (answered from the rollups, never by scanning raw requests) and the product
+analytics behind the API and the dashboard."""
 
-from datetime import date
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 
-from django.db.models import F
+from django.conf import settings
+from django.db.models import Count, F, Max, Sum
+from django.db.models.functions import Coalesce, TruncDate, TruncDay, TruncHour
+from django.utils import timezone
 
-from .models import DailyUsage, UserUsageSummary
+from apps.users.models import TelegramUser, UserActivityLog
+
+from .catalogue import Events
+from .models import AnalyticsEvent, DailyUsage, UserUsageSummary
 
 
 def _as_date(day: date | str) -> date:
@@ -35,3 +43,213 @@ def get_all_users_usage_by_date(day: date | str) -> list[dict]:
             username=F("user__username"),
         )
     )
+
+
+# --- Product analytics ---------------------------------------------------------------------------
+def _between(start: datetime, end: datetime) -> dict:
+    return {"occurred_at__gte": start, "occurred_at__lt": end}
+
+
+def funnel(steps: list[str], start: datetime, end: datetime) -> list[dict]:
+    """Users reaching each step in order within the window: a step counts only after the user's
+    previous step. Conversion is against the step before and against the first step."""
+    reached: dict[int, datetime] | None = None
+    result = []
+    for step in steps:
+        events = AnalyticsEvent.objects.filter(event_name=step, user_id__isnull=False, **_between(start, end))
+        if reached is not None:
+            events = events.filter(user_id__in=list(reached))
+        firsts: dict[int, datetime] = {}
+        for user_id, moment in events.order_by("occurred_at").values_list("user_id", "occurred_at").iterator():
+            if user_id not in firsts and (reached is None or moment >= reached[user_id]):
+                firsts[user_id] = moment
+        previous = result[-1]["users"] if result else None
+        first = result[0]["users"] if result else None
+        count = len(firsts)
+        result.append(
+            {
+                "step": step,
+                "users": count,
+                "conversion_from_previous": round(count / previous, 4)
+                if previous
+                else (1.0 if previous is None else 0.0),
+                "conversion_from_first": round(count / first, 4) if first else (1.0 if first is None else 0.0),
+            }
+        )
+        reached = firsts
+    return result
+
+
+def _percentile(ordered: list[float], share: float) -> float:
+    """Linear interpolation between closest ranks, as PostgreSQL's percentile_cont."""
+    if len(ordered) == 1:
+        return float(ordered[0])
+    position = (len(ordered) - 1) * share
+    low = int(position)
+    high = min(low + 1, len(ordered) - 1)
+    return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
+
+
+def response_times(start: datetime, end: datetime, interval: str = "hour") -> list[dict]:
+    """count, avg, p50 and p95 of ai_response_time's duration_ms per hour or day."""
+    trunc = TruncHour if interval == "hour" else TruncDay
+    buckets: dict[datetime, list[float]] = {}
+    events = (
+        AnalyticsEvent.objects.filter(event_name=Events.RESPONSE_TIME, **_between(start, end))
+        .annotate(bucket=trunc("occurred_at"))
+        .values_list("bucket", "properties")
+    )
+    for bucket, properties in events.iterator():
+        duration = properties.get("duration_ms") if isinstance(properties, dict) else None
+        if isinstance(duration, int | float):
+            buckets.setdefault(bucket, []).append(duration)
+    rows = []
+    for bucket in sorted(buckets):
+        durations = sorted(buckets[bucket])
+        rows.append(
+            {
+                "bucket": bucket,
+                "count": len(durations),
+                "avg_ms": round(sum(durations) / len(durations), 1),
+                "p50_ms": round(_percentile(durations, 0.5), 1),
+                "p95_ms": round(_percentile(durations, 0.95), 1),
+            }
+        )
+    return rows
+
+
+def retention(start: date, end: date, period: str = "day") -> list[dict]:
+    """Cohorts of users by registration day or week; for each later period, how many came back."""
+    span = timedelta(days=7 if period == "week" else 1)
+
+    def period_of(moment: date) -> date:
+        return moment - timedelta(days=moment.weekday()) if period == "week" else moment
+
+    first, last = period_of(start), period_of(end)
+    cohorts: dict[date, set[int]] = {}
+    for user_id, registered in TelegramUser.objects.filter(
+        registration_date__date__gte=first, registration_date__date__lte=end
+    ).values_list("id", "registration_date"):
+        cohorts.setdefault(period_of(timezone.localdate(registered)), set()).add(user_id)
+    members = {user_id: cohort for cohort, users in cohorts.items() for user_id in users}
+    active: dict[date, dict[int, set[int]]] = {cohort: {} for cohort in cohorts}
+    activity = UserActivityLog.objects.filter(
+        user_id__in=list(members), timestamp__date__gte=first, timestamp__date__lt=last + span
+    )
+    for user_id, moment in activity.values_list("user_id", "timestamp").iterator():
+        cohort = members[user_id]
+        index = (period_of(timezone.localdate(moment)) - cohort) // span
+        if index >= 0:
+            active[cohort].setdefault(index, set()).add(user_id)
+    table = []
+    for cohort in sorted(cohorts):
+        periods = (last - cohort) // span + 1
+        returned = [len(active[cohort].get(index, set())) for index in range(periods)]
+        size = len(cohorts[cohort])
+        table.append(
+            {
+                "cohort": cohort,
+                "size": size,
+                "returned": returned,
+                "rates": [round(count / size, 4) for count in returned],
+            }
+        )
+    return table
+
+
+LLM_COST_GROUPS = {"day": "day", "model": "model", "provider": "provider", "user": "user_id"}
+
+
+def llm_costs(start: datetime, end: datetime, group_by: str = "day") -> list[dict]:
+    """Requests, tokens and provider cost, next to what users were charged (revenue) and the margin."""
+    from apps.billing.models import Operation, OperationType
+    from apps.llm.models import LLMRequest
+
+    key = LLM_COST_GROUPS[group_by]
+    requests = LLMRequest.objects.filter(created_at__gte=start, created_at__lt=end).annotate(
+        day=TruncDate("created_at")
+    )
+    rows = {
+        row[key]: row
+        for row in requests.values(key)
+        .annotate(
+            requests=Count("id"),
+            prompt_tokens=Coalesce(Sum("prompt_tokens"), 0),
+            completion_tokens=Coalesce(Sum("completion_tokens"), 0),
+            total_tokens=Coalesce(Sum("total_tokens"), 0),
+            cost=Coalesce(Sum("cost"), Decimal(0)),
+        )
+        .order_by()
+    }
+    prefixed = "llm_request__day" if key == "day" else f"llm_request__{key}"
+    charged = (
+        Operation.objects.filter(
+            type=OperationType.GENERATION, llm_request__created_at__gte=start, llm_request__created_at__lt=end
+        )
+        .annotate(llm_request__day=TruncDate("llm_request__created_at"))
+        .values(prefixed)
+        .annotate(credits=Sum("amount"))
+        .order_by()
+    )
+    credits = {row[prefixed]: -row["credits"] for row in charged}
+    result = []
+    for group in sorted(rows, key=lambda value: (value is None, str(value))):
+        row = rows[group]
+        revenue = (credits.get(group, Decimal(0)) * settings.BILLING_USD_PER_CREDIT).quantize(Decimal("0.00000001"))
+        result.append(
+            {
+                "group": group,
+                "requests": row["requests"],
+                "prompt_tokens": row["prompt_tokens"],
+                "completion_tokens": row["completion_tokens"],
+                "total_tokens": row["total_tokens"],
+                "cost": row["cost"],
+                "credits_charged": credits.get(group, Decimal(0)),
+                "revenue": revenue,
+                "margin": revenue - row["cost"],
+            }
+        )
+    return result
+
+
+def user_usage(user_id: int, start: date, end: date) -> dict:
+    days = list(
+        DailyUsage.objects.filter(user_id=user_id, date__gte=start, date__lte=end)
+        .order_by("date")
+        .values(
+            "date",
+            "requests",
+            "errors",
+            "prompt_tokens",
+            "completion_tokens",
+            "total_tokens",
+            "cost",
+            "models",
+            "providers",
+        )
+    )
+    totals = {
+        name: sum((day[name] for day in days), Decimal(0) if name == "cost" else 0)
+        for name in ("requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost")
+    }
+    return {"user_id": user_id, "start": start, "end": end, "days": days, "totals": totals}
+
+
+def user_usage_total(user_id: int) -> dict:
+    summary = UserUsageSummary.objects.filter(user_id=user_id).first() or UserUsageSummary(user_id=user_id)
+    return {
+        "user_id": user_id,
+        "requests": summary.total_requests,
+        "errors": summary.total_errors,
+        "prompt_tokens": summary.prompt_tokens,
+        "completion_tokens": summary.completion_tokens,
+        "total_tokens": summary.total_tokens,
+        "cost": summary.total_cost,
+        "average_latency_ms": round(summary.average_latency_ms, 1),
+        "success_rate": round(summary.success_rate, 4),
+        "last_activity": summary.last_activity,
+    }
+
+
+def last_event_time() -> datetime | None:
+    return AnalyticsEvent.objects.aggregate(last=Max("occurred_at"))["last"]

@@ -26,6 +26,10 @@ DJANGO_APPS = [
 ]
 THIRD_PARTY_APPS = [
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
 ]
 LOCAL_APPS = [
@@ -147,10 +151,28 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 REST_FRAMEWORK = {
+    # Tokens are issued to staff in the admin; staff browsing the API use their admin session.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAdminUser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_RENDERER_CLASSES": ["config.api.ExactJSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.UserRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"user": env("API_THROTTLE_RATE", default="600/min")},
+    # ?format=csv is the events export, not a renderer choice.
+    "URL_FORMAT_OVERRIDE": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Botdesk API",
+    "DESCRIPTION": "Usage, costs, billing and product analytics of the bot, for staff and analysts.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- Telegram -------------------------------------------------------------------------------
@@ -190,6 +212,8 @@ BILLING_FREE_MODE = env.bool("BILLING_FREE_MODE", default=False)
 # For price plans with a markup, and to compare revenue with provider cost.
 BILLING_CREDITS_PER_USD = Decimal(env.str("BILLING_CREDITS_PER_USD", default="100"))
 STARS_USD_RATE = Decimal(env.str("STARS_USD_RATE", default="0.013"))
+# What a credit brings in when spent, for revenue and margin next to LLM cost.
+BILLING_USD_PER_CREDIT = Decimal(env.str("BILLING_USD_PER_CREDIT", default="0.0065"))
 DATABASE_BUDGET_BYTES = env.int("DATABASE_BUDGET_BYTES", default=1024**3)
 
 # --- Product --------------------------------------------------------------------------------

@@ -1,0 +1,119 @@
+"""The analysts' API: thin views over the selectors. Staff only (token or admin session)."""
+
+import csv
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import Serializer
+from rest_framework.views import APIView
+
+from apps.users.models import TelegramUser
+
+from . import selectors
+from .filters import EventFilter
+from .models import AnalyticsEvent
+from .serializers import (
+    CostsInput,
+    DateRangeInput,
+    DayInput,
+    EventOutput,
+    FunnelInput,
+    ResponseTimesInput,
+    RetentionInput,
+)
+
+ROWS = OpenApiResponse(description="JSON rows, see the selector of the same name")
+
+
+def _params(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+    """Validated query parameters; a bad one answers 400 naming the field."""
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+class UsageDailyView(APIView):
+    @extend_schema(parameters=[DayInput], responses=ROWS, summary="Every user's usage on one day")
+    def get(self, request: Request) -> Response:
+        return Response(selectors.get_all_users_usage_by_date(_params(DayInput, request)["date"]))
+
+
+class UserUsageView(APIView):
+    @extend_schema(parameters=[DateRangeInput], responses=ROWS, summary="One user's daily series and totals")
+    def get(self, request: Request, user_id: int) -> Response:
+        get_object_or_404(TelegramUser, pk=user_id)
+        period = _params(DateRangeInput, request)
+        return Response(selectors.user_usage(user_id, period["start"], period["end"]))
+
+
+class UserUsageTotalView(APIView):
+    @extend_schema(responses=ROWS, summary="One user's all-time totals")
+    def get(self, request: Request, user_id: int) -> Response:
+        get_object_or_404(TelegramUser, pk=user_id)
+        return Response(selectors.user_usage_total(user_id))
+
+
+class LLMCostsView(APIView):
+    @extend_schema(parameters=[CostsInput], responses=ROWS, summary="Requests, tokens, cost, revenue and margin")
+    def get(self, request: Request) -> Response:
+        params = _params(CostsInput, request)
+        return Response(selectors.llm_costs(params["start"], params["end"], params["group_by"]))
+
+
+class FunnelView(APIView):
+    @extend_schema(parameters=[FunnelInput], responses=ROWS, summary="Users reaching each step in order")
+    def get(self, request: Request) -> Response:
+        params = _params(FunnelInput, request)
+        return Response(selectors.funnel(params["steps"], params["start"], params["end"]))
+
+
+class ResponseTimesView(APIView):
+    @extend_schema(parameters=[ResponseTimesInput], responses=ROWS, summary="count, avg, p50, p95 per bucket")
+    def get(self, request: Request) -> Response:
+        params = _params(ResponseTimesInput, request)
+        return Response(selectors.response_times(params["start"], params["end"], params["interval"]))
+
+
+class RetentionView(APIView):
+    @extend_schema(parameters=[RetentionInput], responses=ROWS, summary="Cohorts by registration day or week")
+    def get(self, request: Request) -> Response:
+        params = _params(RetentionInput, request)
+        return Response(selectors.retention(params["start"], params["end"], params["period"]))
+
+
+class NewestFirst(CursorPagination):
+    ordering = ("-occurred_at", "-id")
+    page_size = 100
+    page_size_query_param = "page_size"
+    max_page_size = 1000
+
+
+class _Echo:
+    def write(self, value: str) -> str:
+        return value
+
+
+class EventsView(ListAPIView):
+    """Raw events, newest first, cursor-paginated; `?format=csv` streams every matching event."""
+
+    queryset = AnalyticsEvent.objects.all()
+    serializer_class = EventOutput
+    filterset_class = EventFilter
+    pagination_class = NewestFirst
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response | StreamingHttpResponse:
+        if request.query_params.get("format") != "csv":
+            return super().list(request, *args, **kwargs)
+        events = self.filter_queryset(self.get_queryset()).order_by("occurred_at", "id")
+        columns = ["id", "event_name", "user_id", "session_id", "occurred_at", "platform", "properties"]
+        writer = csv.writer(_Echo())
+        rows = (writer.writerow(row) for row in [columns, *events.values_list(*columns).iterator(chunk_size=2000)])
+        response = StreamingHttpResponse(rows, content_type="text/csv")
+        response["Content-Disposition"] = 'attachment; filename="events.csv"'
+        return response

@@ -1,0 +1,61 @@
+"""/healthz for load balancers and monitoring: database, broker, queue lag, last event."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from apps.bot.models import InboxStatus, InboxUpdate
+
+from .selectors import last_event_time
+
+# Updates waiting longer than this mean the workers are not keeping up (or not running).
+QUEUE_LAG_LIMIT = timedelta(minutes=5)
+
+
+def _database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    return "ok"
+
+
+def _broker() -> tuple[str, int | None]:
+    if not settings.REDIS_URL:
+        return "none (tasks run in-process)", None
+    from apps.llm.ratelimit import _redis_for
+
+    client = _redis_for(settings.REDIS_URL)
+    client.ping()
+    return "ok", client.llen("celery")
+
+
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    report: dict[str, object] = {}
+    healthy = True
+    try:
+        report["database"] = _database()
+    except Exception as error:
+        report["database"], healthy = f"down: {type(error).__name__}", False
+    try:
+        report["broker"], report["queue_length"] = _broker()
+    except Exception as error:
+        report["broker"], healthy = f"down: {type(error).__name__}", False
+    if report["database"] == "ok":
+        oldest = (
+            InboxUpdate.objects.filter(status=InboxStatus.PENDING)
+            .order_by("received_at")
+            .values_list("received_at", flat=True)
+            .first()
+        )
+        lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
+        report["queue_lag_seconds"] = round(lag, 1)
+        if lag > QUEUE_LAG_LIMIT.total_seconds():
+            healthy = False
+        last = last_event_time()
+        report["last_event_at"] = last.isoformat() if last else None
+    report["status"] = "ok" if healthy else "degraded"
+    return JsonResponse(report, status=200 if healthy else 503)

@@ -1,0 +1,82 @@
+from datetime import datetime, time, timedelta
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from .models import AnalyticsEvent
+
+DATE_OR_DATETIME = ["iso-8601", "%Y-%m-%d"]
+MAX_RANGE = timedelta(days=366)
+
+
+class PeriodInput(serializers.Serializer):
+    """start/end as dates or ISO datetimes; by default the last 30 days. At most a year at once."""
+
+    start = serializers.DateTimeField(required=False, input_formats=DATE_OR_DATETIME)
+    end = serializers.DateTimeField(required=False, input_formats=DATE_OR_DATETIME)
+
+    def validate(self, data: dict) -> dict:
+        end = data.get("end") or timezone.now()
+        start = data.get("start") or end - timedelta(days=30)
+        if start >= end:
+            raise serializers.ValidationError({"start": "start must be before end"})
+        if end - start > MAX_RANGE:
+            raise serializers.ValidationError({"end": "at most 366 days at once"})
+        return {**data, "start": start, "end": end}
+
+
+class DayInput(serializers.Serializer):
+    date = serializers.DateField()
+
+
+class DateRangeInput(serializers.Serializer):
+    """Inclusive dates; by default the last 30 days."""
+
+    start = serializers.DateField(required=False)
+    end = serializers.DateField(required=False)
+
+    def validate(self, data: dict) -> dict:
+        end = data.get("end") or timezone.localdate()
+        start = data.get("start") or end - timedelta(days=29)
+        if start > end:
+            raise serializers.ValidationError({"start": "start must not be after end"})
+        if end - start > MAX_RANGE:
+            raise serializers.ValidationError({"end": "at most 366 days at once"})
+        return {**data, "start": start, "end": end}
+
+
+class CostsInput(PeriodInput):
+    group_by = serializers.ChoiceField(choices=["day", "model", "provider", "user"], default="day")
+
+
+class FunnelInput(PeriodInput):
+    steps = serializers.CharField(help_text="comma-separated event names, in order (2 to 10)")
+
+    def validate_steps(self, value: str) -> list[str]:
+        from .catalogue import REQUIRED_PROPERTIES
+
+        steps = [step.strip() for step in value.split(",") if step.strip()]
+        if not 2 <= len(steps) <= 10:
+            raise serializers.ValidationError("give 2 to 10 comma-separated event names")
+        unknown = [step for step in steps if step not in REQUIRED_PROPERTIES]
+        if unknown:
+            raise serializers.ValidationError(f"unknown events: {', '.join(unknown)}")
+        return steps
+
+
+class ResponseTimesInput(PeriodInput):
+    interval = serializers.ChoiceField(choices=["hour", "day"], default="hour")
+
+
+class RetentionInput(DateRangeInput):
+    period = serializers.ChoiceField(choices=["day", "week"], default="day")
+
+
+class EventOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AnalyticsEvent
+        fields = ["id", "event_name", "user_id", "session_id", "properties", "occurred_at", "platform"]
+
+
+def day_start(day) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))

@@ -1,0 +1,44 @@
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework.generics import ListAPIView
+from rest_framework.pagination import CursorPagination
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apps.users.models import TelegramUser
+
+from .models import Operation
+from .serializers import BalanceOutput, OperationOutput
+from .services import get_user_balance
+
+
+class LatestFirst(CursorPagination):
+    ordering = "-id"
+    page_size = 50
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class UserOperationsView(ListAPIView):
+    """One user's ledger, newest first; filter with ?type=payment|generation|…"""
+
+    serializer_class = OperationOutput
+    pagination_class = LatestFirst
+    filterset_fields = ["type"]
+    queryset = Operation.objects.none()  # the schema's model; requests use get_queryset
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return self.queryset
+        user = get_object_or_404(TelegramUser, pk=self.kwargs["user_id"])
+        return Operation.objects.filter(user=user)
+
+
+class UserBalanceView(APIView):
+    @extend_schema(responses=BalanceOutput, summary="One user's balance")
+    def get(self, request: Request, user_id: int) -> Response:
+        get_object_or_404(TelegramUser, pk=user_id)
+        data = {"user_id": user_id, "balance": get_user_balance(user_id), "unit": settings.BILLING_UNIT}
+        return Response(BalanceOutput(data).data)

@@ -1,0 +1,17 @@
+"""What every API response shares: money as exact decimal strings, never floats."""
+
+from decimal import Decimal
+
+from rest_framework.renderers import JSONRenderer
+from rest_framework.utils.encoders import JSONEncoder
+
+
+class ExactDecimalEncoder(JSONEncoder):
+    def default(self, obj: object) -> object:
+        if isinstance(obj, Decimal):
+            return str(obj)
+        return super().default(obj)
+
+
+class ExactJSONRenderer(JSONRenderer):
+    encoder_class = ExactDecimalEncoder

@@ -1,0 +1,246 @@
+"""The REST API of DESIGN.md: contract, auth, 400s naming the field, figures on crafted data."""
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from io import StringIO
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from apps.analytics.catalogue import Events
+from apps.analytics.services import record_usage, track
+from apps.billing.services import add_to_balance, create_operation
+from apps.bot.models import InboxUpdate
+from apps.users.models import TelegramUser, UserActivityLog
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = [
+    "/api/v1/usage/daily/?date=2026-01-01",
+    "/api/v1/users/1/usage/",
+    "/api/v1/users/1/usage/total/",
+    "/api/v1/users/1/operations/",
+    "/api/v1/users/1/balance/",
+    "/api/v1/llm/costs/",
+    "/api/v1/events/",
+    "/api/v1/funnel/?steps=bot_started,ai_dialog_started",
+    "/api/v1/response-times/",
+    "/api/v1/retention/",
+]
+
+
+def at(hours: float) -> datetime:
+    return datetime(2026, 3, 2, 10, 0, tzinfo=timezone.get_current_timezone()) + timedelta(hours=hours)
+
+
+@pytest.fixture
+def staff_api() -> APIClient:
+    staff = User.objects.create_user("analyst", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    return client
+
+
+@pytest.fixture
+def user() -> TelegramUser:
+    return TelegramUser.objects.create(id=1, username="first")
+
+
+@pytest.mark.parametrize("url", ENDPOINTS)
+def test_anonymous_is_401_non_staff_403_staff_200(url, user, staff_api):
+    assert APIClient().get(url).status_code == 401
+    plain = User.objects.create_user("plain")
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=plain).key}")
+    assert client.get(url).status_code == 403
+    assert staff_api.get(url).status_code == 200
+
+
+def test_staff_session_works_too(admin_client, user):
+    assert admin_client.get("/api/v1/users/1/balance/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/api/v1/usage/daily/", "date"),
+        ("/api/v1/usage/daily/?date=yesterday", "date"),
+        ("/api/v1/llm/costs/?group_by=planet", "group_by"),
+        ("/api/v1/llm/costs/?start=2026-03-05&end=2026-03-01", "start"),
+        ("/api/v1/llm/costs/?start=2024-01-01&end=2026-03-01", "end"),
+        ("/api/v1/funnel/", "steps"),
+        ("/api/v1/funnel/?steps=bot_started", "steps"),
+        ("/api/v1/funnel/?steps=bot_started,made_up", "steps"),
+        ("/api/v1/response-times/?interval=minute", "interval"),
+        ("/api/v1/retention/?period=month", "period"),
+        ("/api/v1/events/?start=not-a-date", "start"),
+        ("/api/v1/events/?user_id=abc", "user_id"),
+    ],
+)
+def test_bad_parameters_are_400_naming_the_field(staff_api, url, field):
+    response = staff_api.get(url)
+    assert response.status_code == 400
+    assert field in response.json()
+
+
+def test_an_unknown_user_is_404(staff_api):
+    assert staff_api.get("/api/v1/users/404/usage/total/").status_code == 404
+
+
+def test_usage_endpoints_agree_with_the_rollups(staff_api, user):
+    record_usage(
+        1,
+        "first",
+        100,
+        prompt_tokens=80,
+        completion_tokens=20,
+        cost=Decimal("0.001"),
+        model="m",
+        provider="p",
+        occurred_at=at(0),
+    )
+    record_usage(
+        1,
+        "first",
+        50,
+        prompt_tokens=40,
+        completion_tokens=10,
+        cost=Decimal("0.0005"),
+        model="m",
+        provider="p",
+        occurred_at=at(24),
+    )
+    [row] = staff_api.get("/api/v1/usage/daily/?date=2026-03-02").json()
+    assert (row["user_id"], row["username"], row["total_tokens"], row["requests"]) == (1, "first", 100, 1)
+    assert row["cost"] == "0.00100000", "money is an exact decimal string, never a float"
+    series = staff_api.get("/api/v1/users/1/usage/?start=2026-03-01&end=2026-03-05").json()
+    assert [day["total_tokens"] for day in series["days"]] == [100, 50]
+    assert series["totals"]["total_tokens"] == 150 and Decimal(series["totals"]["cost"]) == Decimal("0.0015")
+    total = staff_api.get("/api/v1/users/1/usage/total/").json()
+    assert (total["total_tokens"], total["requests"], total["success_rate"]) == (150, 2, 1.0)
+
+
+def test_operations_are_cursor_paginated_and_filtered(staff_api, user):
+    add_to_balance(1, Decimal("10"))
+    for _ in range(3):
+        create_operation(1, "generation", Decimal("-1"))
+    page = staff_api.get("/api/v1/users/1/operations/?page_size=2").json()
+    assert [op["type"] for op in page["results"]] == ["generation", "generation"] and page["next"]
+    rest = staff_api.get(page["next"]).json()
+    assert [op["type"] for op in rest["results"]] == ["generation", "adjustment"] and rest["next"] is None
+    assert len(staff_api.get("/api/v1/users/1/operations/?type=4").json()["results"]) == 1
+    assert staff_api.get("/api/v1/users/1/balance/").json() == {"user_id": 1, "balance": "7.0000", "unit": "credits"}
+
+
+def test_funnel_counts_steps_in_order_per_user(staff_api):
+    steps = [Events.BOT_STARTED, Events.DIALOG_STARTED, Events.PAYMENT_COMPLETED]
+    journeys = {
+        10: [(Events.BOT_STARTED, 0), (Events.DIALOG_STARTED, 1), (Events.PAYMENT_COMPLETED, 2)],
+        11: [(Events.BOT_STARTED, 0), (Events.DIALOG_STARTED, 3)],
+        12: [(Events.DIALOG_STARTED, 0), (Events.BOT_STARTED, 1)],  # dialog before start: not in order
+        13: [(Events.BOT_STARTED, 5)],
+        14: [(Events.PAYMENT_COMPLETED, 1)],  # never started
+    }
+    properties = {
+        Events.BOT_STARTED: {"is_new": True},
+        Events.DIALOG_STARTED: {},
+        Events.PAYMENT_COMPLETED: {"stars": 50, "credits": "100"},
+    }
+    for user_id, events in journeys.items():
+        for name, hour in events:
+            assert track(name, user_id=user_id, properties=properties[name], occurred_at=at(hour))
+    rows = staff_api.get(f"/api/v1/funnel/?steps={','.join(steps)}&start=2026-03-01&end=2026-03-05").json()
+    assert [row["users"] for row in rows] == [4, 2, 1]
+    assert [row["conversion_from_previous"] for row in rows] == [1.0, 0.5, 0.5]
+    assert rows[2]["conversion_from_first"] == 0.25
+
+
+def test_response_time_percentiles_per_hour(staff_api):
+    for minute, duration in enumerate([100, 200, 300, 400, 1000]):
+        track(
+            Events.RESPONSE_TIME,
+            user_id=1,
+            properties={"duration_ms": duration, "model_used": "m"},
+            occurred_at=at(minute / 60),
+        )
+    track(Events.RESPONSE_TIME, user_id=1, properties={"duration_ms": 50, "model_used": "m"}, occurred_at=at(1))
+    rows = staff_api.get("/api/v1/response-times/?start=2026-03-02&end=2026-03-03&interval=hour").json()
+    assert [(r["count"], r["avg_ms"], r["p50_ms"], r["p95_ms"]) for r in rows] == [
+        (5, 400.0, 300.0, 880.0),
+        (1, 50.0, 50.0, 50.0),
+    ]
+
+
+def test_retention_cohorts_by_day(staff_api):
+    day0 = at(0)
+    for user_id in (21, 22):
+        TelegramUser.objects.create(id=user_id, registration_date=day0)
+        UserActivityLog.objects.create(user_id=user_id, activity_type="message", timestamp=day0)
+    UserActivityLog.objects.create(user_id=21, activity_type="message", timestamp=day0 + timedelta(days=1))
+    UserActivityLog.objects.create(user_id=22, activity_type="message", timestamp=day0 + timedelta(days=2))
+    [cohort] = staff_api.get("/api/v1/retention/?start=2026-03-02&end=2026-03-04&period=day").json()
+    assert (cohort["cohort"], cohort["size"], cohort["returned"]) == ("2026-03-02", 2, [2, 1, 1])
+    assert cohort["rates"] == [1.0, 0.5, 0.5]
+
+
+def test_llm_costs_with_revenue_and_margin(staff_api, user, settings):
+    settings.BILLING_USD_PER_CREDIT = Decimal("0.01")
+    add_to_balance(1, Decimal("10"))
+    for model, cost, credits in [("a", "0.002", "0.5"), ("a", "0.001", "0.25"), ("b", "0.010", "1")]:
+        request = record_usage(
+            1,
+            "first",
+            10,
+            prompt_tokens=8,
+            completion_tokens=2,
+            cost=Decimal(cost),
+            model=model,
+            provider="p",
+            occurred_at=at(0),
+        )
+        from apps.billing.models import OperationType
+        from apps.billing.services import ledger_apply
+
+        ledger_apply(user_id=1, type=OperationType.GENERATION, amount=-Decimal(credits), llm_request_id=request.pk)
+    rows = staff_api.get("/api/v1/llm/costs/?start=2026-03-01&end=2026-03-05&group_by=model").json()
+    assert [
+        (r["group"], r["requests"], Decimal(r["cost"]), Decimal(r["revenue"]), Decimal(r["margin"])) for r in rows
+    ] == [
+        ("a", 2, Decimal("0.003"), Decimal("0.0075"), Decimal("0.0045")),
+        ("b", 1, Decimal("0.01"), Decimal("0.01"), Decimal("0")),
+    ]
+    [day] = staff_api.get("/api/v1/llm/costs/?start=2026-03-01&end=2026-03-05").json()
+    assert (day["group"], day["requests"]) == ("2026-03-02", 3)
+
+
+def test_events_filter_paginate_and_stream_csv(staff_api):
+    for hour in range(5):
+        track(Events.BOT_STARTED, user_id=30 + hour % 2, properties={"is_new": True}, occurred_at=at(hour))
+    track(Events.DIALOG_STARTED, user_id=30, occurred_at=at(6))
+    page = staff_api.get("/api/v1/events/?event_name=bot_started&page_size=2").json()
+    assert len(page["results"]) == 2 and page["results"][0]["occurred_at"] > page["results"][1]["occurred_at"]
+    assert len(staff_api.get("/api/v1/events/?user_id=31").json()["results"]) == 2
+    assert len(staff_api.get("/api/v1/events/?start=2026-03-02T13:00:00Z&end=2026-03-02").json()["results"]) == 0
+    response = staff_api.get("/api/v1/events/?format=csv&event_name=bot_started")
+    lines = b"".join(response.streaming_content).decode().splitlines()
+    assert response["Content-Type"] == "text/csv" and lines[0].startswith("id,event_name,user_id")
+    assert len(lines) == 6
+
+
+def test_openapi_schema_is_served_and_valid(staff_api):
+    assert staff_api.get("/api/schema/").status_code == 200
+    call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO())
+
+
+def test_healthz_is_ok_then_degraded_when_updates_wait_too_long(client):
+    report = client.get("/healthz").json()
+    assert report["status"] == "ok" and report["database"] == "ok"
+    InboxUpdate.objects.create(
+        update_id=1, payload={"update_id": 1}, received_at=timezone.now() - timedelta(minutes=10)
+    )
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["queue_lag_seconds"] >= 600
