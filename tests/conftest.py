@@ -8,6 +8,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,25 @@ def wait_until(condition: Callable[[], Any], timeout: float = 30, interval: floa
             return result
         time.sleep(interval)
     pytest.fail(f"condition not met within {timeout}s: {getattr(condition, '__name__', condition)}")
+
+
+@contextmanager
+def broker_down():
+    """Celery publishes to a Redis port where nothing listens: a real connection refusal."""
+    from config.celery import app
+
+    def use(broker_url: str, eager: bool) -> None:
+        app.conf.broker_url = broker_url
+        app.conf.task_always_eager = eager
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    original = (app.conf.broker_url, app.conf.task_always_eager)
+    use("redis://127.0.0.1:1/0", eager=False)
+    try:
+        yield
+    finally:
+        use(*original)
 
 
 # --- Telegram ---------------------------------------------------------------------------------
@@ -231,13 +251,26 @@ class WorkerProcess:
             self.process.wait(timeout=30)
 
     def stop(self) -> None:
+        """Warm shutdown; then make sure no pool child outlives it (each holds a database connection)."""
         if self.process.poll() is None:
             os.killpg(self.process.pid, 15)
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.kill()
+                pass
+        deadline = time.monotonic() + 10
+        while self._group_alive() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if self._group_alive():
+            os.killpg(self.process.pid, 9)
         Path(self.log.name).unlink(missing_ok=True)
+
+    def _group_alive(self) -> bool:
+        try:
+            os.killpg(self.process.pid, 0)
+        except ProcessLookupError:
+            return False
+        return True
 
 
 @pytest.fixture

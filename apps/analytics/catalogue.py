@@ -1,7 +1,12 @@
-"""The event catalogue: every event the product tracks and the properties it must carry."""
+"""The event catalogue: every event the product tracks and the properties it must carry.
+
+Seed 002's events (the booking assistant's funnel) and the bot's own. An event outside the
+catalogue, or lacking a required property, is dropped and logged, never raised to the caller.
+"""
 
 
 class Events:
+    # The bot's own
     BOT_STARTED = "bot_started"
     DIALOG_STARTED = "ai_dialog_started"
     RESPONSE_TIME = "ai_response_time"
@@ -9,6 +14,14 @@ class Events:
     SESSION_COMPLETED = "session_completed"
     PAYMENT_COMPLETED = "payment_completed"
     TOPUP_OFFERED = "topup_offered"
+    JOURNEY_STAGE_CHANGED = "journey_stage_changed"
+    BROADCAST_DELIVERED = "broadcast_delivered"
+    # Seed 002's
+    SERVICE_SUGGESTED = "service_suggested"
+    SERVICE_ADDED = "service_added"
+    CART_CONFIRMED = "cart_confirmed"
+    BOOKING_CREATED = "booking_request_created"
+    SUGGESTION_ACCEPTED = "ai_suggestion_accepted"
 
 
 REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
@@ -19,6 +32,13 @@ REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
     Events.SESSION_COMPLETED: ("session_id", "turns"),
     Events.PAYMENT_COMPLETED: ("stars", "credits"),
     Events.TOPUP_OFFERED: ("balance",),
+    Events.JOURNEY_STAGE_CHANGED: ("from_stage", "to_stage"),
+    Events.BROADCAST_DELIVERED: ("broadcast_id",),
+    Events.SERVICE_SUGGESTED: ("service_name", "confidence_score"),
+    Events.SERVICE_ADDED: (),
+    Events.CART_CONFIRMED: (),
+    Events.BOOKING_CREATED: ("booking_id", "services_count", "estimated_total"),
+    Events.SUGGESTION_ACCEPTED: (),
 }
 
 

@@ -1,5 +1,6 @@
 import hashlib
 import hmac
+import json
 import logging
 import time
 from datetime import datetime
@@ -7,13 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.llm.models import LLMRequest, RequestStatus, RequestType
 from apps.llm.privacy import stored_error, stored_prompt
 from apps.users.models import TelegramUser
+from config.publisher import BatchPublisher
 
 from .catalogue import InvalidEvent, validate_event
 from .models import AnalyticsEvent
@@ -28,6 +30,28 @@ def daily_session_id(user_id: int | None, day: datetime) -> str:
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
 
 
+# Replaced by an HMAC before storage, wherever they appear in an event's properties.
+SENSITIVE_PROPERTIES = frozenset({"phone", "phone_number", "email", "address", "full_name"})
+
+
+def pseudonym(value: object) -> str:
+    """The same value always gives the same pseudonym (so it still counts and joins), never the value."""
+    digest = hmac.new(settings.SECRET_KEY.encode(), str(value).encode(), hashlib.sha256).hexdigest()
+    return f"hmac:{digest[:32]}"
+
+
+def anonymise(properties: dict[str, Any]) -> dict[str, Any]:
+    sensitive = SENSITIVE_PROPERTIES | set(settings.ANALYTICS_SENSITIVE_PROPERTIES)
+    return {
+        key: pseudonym(value)
+        if key in sensitive and value is not None
+        else anonymise(value)
+        if isinstance(value, dict)
+        else value
+        for key, value in properties.items()
+    }
+
+
 def track(
     event_name: str,
     *,
@@ -37,27 +61,94 @@ def track(
 ) -> bool:
     """Record a product event. Never raises into the caller: analytics must not break the bot.
 
-    Returns whether the event was accepted.
+    Validates and anonymises here; with a broker the event is handed to this process's publisher
+    thread (no database round trip for the caller) and stored in batches by a Celery task; without
+    one it is stored at once. Returns whether the event was accepted.
     """
     if not settings.ANALYTICS_ENABLED:
         return False
     try:
-        properties = dict(properties or {})
+        properties = anonymise(dict(properties or {}))
         validate_event(event_name, properties)
+        try:
+            json.dumps(properties)
+        except (TypeError, ValueError) as error:
+            raise InvalidEvent(f"event {event_name!r} has properties that are not JSON: {error}") from None
         occurred_at = occurred_at or timezone.now()
-        AnalyticsEvent.objects.create(
-            event_name=event_name,
-            user_id=user_id,
-            session_id=daily_session_id(user_id, occurred_at),
-            properties=properties,
-            occurred_at=occurred_at,
-        )
+        event = {
+            "event_name": event_name,
+            "user_id": user_id,
+            "session_id": daily_session_id(user_id, occurred_at),
+            "properties": properties,
+            "occurred_at": occurred_at.isoformat(),
+        }
+        from config.celery import app
+
+        if app.conf.task_always_eager:
+            events_store([event])
+        else:
+            _event_publisher.submit(event)
         return True
     except InvalidEvent as error:
         logger.warning("analytics event dropped: %s", error)
     except Exception:
         logger.exception("analytics event %r lost", event_name)
     return False
+
+
+_EVENT_COLUMNS = ("event_name", "user_id", "session_id", "properties", "occurred_at", "platform")
+
+
+def events_store(events: list[dict[str, Any]]) -> int:
+    """Store a batch of tracked events: COPY on PostgreSQL, one multi-row INSERT elsewhere."""
+    rows = [
+        (
+            e["event_name"],
+            e["user_id"],
+            e["session_id"],
+            e["properties"],
+            parse_datetime(e["occurred_at"]),
+            e.get("platform", "telegram"),
+        )
+        for e in events
+    ]
+    if connection.vendor == "postgresql":
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(
+                f"COPY {AnalyticsEvent._meta.db_table} ({', '.join(_EVENT_COLUMNS)}) FROM STDIN"
+            ) as copy,
+        ):
+            for name, user_id, session_id, properties, occurred_at, platform in rows:
+                copy.write_row((name, user_id, session_id, json.dumps(properties), occurred_at, platform))
+    else:
+        AnalyticsEvent.objects.bulk_create(
+            [AnalyticsEvent(**dict(zip(_EVENT_COLUMNS, row, strict=True))) for row in rows], batch_size=500
+        )
+    return len(rows)
+
+
+def _publish_events(events: list[dict[str, Any]]) -> None:
+    """One Celery message per batch; with the broker unreachable, straight to the database (seed 002's
+    FallbackService), so nothing tracked meanwhile is lost."""
+    from .tasks import store_events
+
+    try:
+        store_events.apply_async((events,), retry=False)
+    except Exception:
+        logger.warning("broker unreachable: storing %d events directly", len(events))
+        try:
+            events_store(events)
+        finally:
+            connection.close()  # this is the publisher's thread: nobody else would close its connection
+
+
+_event_publisher = BatchPublisher(_publish_events, max_batch=1000)
+
+
+def events_flush(timeout: float = 5.0) -> bool:
+    """Wait until every event this process tracked has left it (shutdown, tests)."""
+    return _event_publisher.flush(timeout)
 
 
 # Waits between inline attempts to record usage before it is handed to a Celery task.

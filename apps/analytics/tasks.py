@@ -8,3 +8,10 @@ from . import services
 def record_usage_later(payload: dict) -> int:
     """A usage record the bot could not store at once: stored here, retried until the database is back."""
     return services.usage_record_from_payload(payload).pk
+
+
+@shared_task(
+    acks_late=True, reject_on_worker_lost=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=20
+)
+def store_events(events: list[dict]) -> int:
+    return services.events_store(events)

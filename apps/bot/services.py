@@ -11,9 +11,10 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.publisher import BatchPublisher
+
 from . import runtime
 from .models import InboxStatus, InboxUpdate
-from .publisher import BatchPublisher
 
 logger = logging.getLogger(__name__)
 

@@ -228,6 +228,57 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
     return len(operations), len(payments)
 
 
+def _product_events(requests: list[LLMRequest], sessions: list[UserSession]) -> list[AnalyticsEvent]:
+    """What the bot tracks as it goes, derived from the demo's own requests, payments and sessions, so
+    the funnel, the response times and the dashboards agree with everything else."""
+    events = []
+
+    def event(name: str, user_id: int, moment: datetime, properties: dict) -> AnalyticsEvent:
+        return AnalyticsEvent(
+            event_name=name,
+            user_id=user_id,
+            occurred_at=moment,
+            properties=properties,
+            session_id=daily_session_id(user_id, moment),
+        )
+
+    dialog_days: set[tuple[int, object]] = set()
+    for request in sorted(requests, key=lambda r: r.created_at):
+        day = (request.user_id, request.created_at.date())
+        if day not in dialog_days:
+            dialog_days.add(day)
+            events.append(event(Events.DIALOG_STARTED, request.user_id, request.created_at, {}))
+        if request.status == RequestStatus.SUCCESS:
+            events.append(
+                event(
+                    Events.RESPONSE_TIME,
+                    request.user_id,
+                    request.created_at,
+                    {"duration_ms": request.latency_ms, "model_used": request.model},
+                )
+            )
+    for payment in Payment.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END):
+        events.append(
+            event(
+                Events.PAYMENT_COMPLETED,
+                payment.user_id,
+                payment.created_at,
+                {"stars": payment.stars, "credits": str(payment.credits)},
+            )
+        )
+    for session in sessions:
+        if session.completed_at:
+            events.append(
+                event(
+                    Events.SESSION_COMPLETED,
+                    session.user_id,
+                    session.completed_at,
+                    {"session_id": session.pk, "turns": len(session.conversation_history)},
+                )
+            )
+    return events
+
+
 def demo_clear() -> None:
     # Requests outlive a deleted user (their cost is history), so demo ones go explicitly.
     LLMRequest.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
@@ -285,12 +336,13 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
     # The rollups are computed from the request log, so the three always agree.
     rollups_rebuild(user_ids=[person.id for person in people])
     operation_count, payment_count = _ledger(rng, people, requests)
+    product_events = AnalyticsEvent.objects.bulk_create(_product_events(requests, sessions), batch_size=2000)
     return DemoStats(
         operations=operation_count,
         payments=payment_count,
         users=len(people),
         activities=len(activities),
-        events=len(events),
+        events=len(events) + len(product_events),
         llm_requests=len(requests),
         sessions=len(sessions),
     )

@@ -125,6 +125,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
+    # A publisher gives up on an unreachable broker after one quick retry (callers fall back).
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
 }
 # Publishing must not hold a webhook request for long when the broker is down: the update is
 # already stored, and the sweeper enqueues it again later.
@@ -218,6 +223,8 @@ DATABASE_BUDGET_BYTES = env.int("DATABASE_BUDGET_BYTES", default=1024**3)
 
 # --- Product --------------------------------------------------------------------------------
 ANALYTICS_ENABLED = env.bool("ANALYTICS_ENABLED", default=True)
+# Event properties replaced by an HMAC before storage (on top of phone, email, address, full name).
+ANALYTICS_SENSITIVE_PROPERTIES = env.list("ANALYTICS_SENSITIVE_PROPERTIES", default=[])
 LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=30)
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=365)
 ACTIVITY_ARCHIVE_DAYS = env.int("ACTIVITY_ARCHIVE_DAYS", default=90)

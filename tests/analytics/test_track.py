@@ -35,10 +35,32 @@ def test_disabled_analytics_returns_at_once(settings):
     assert not AnalyticsEvent.objects.exists()
 
 
-def test_a_storage_error_never_reaches_the_caller(caplog):
-    # A property the database cannot store: the error is logged, not raised.
+def test_properties_that_are_not_json_are_dropped_and_logged_not_raised(caplog):
     assert track(Events.BOT_STARTED, user_id=5, properties={"is_new": True, "bad": object()}) is False
-    assert "lost" in caplog.text
+    assert "not JSON" in caplog.text
+    assert not AnalyticsEvent.objects.exists()
+
+
+def test_sensitive_properties_are_replaced_by_a_stable_hmac(settings):
+    settings.ANALYTICS_SENSITIVE_PROPERTIES = ["passport"]
+    properties = {
+        "booking_id": 7,
+        "services_count": 1,
+        "estimated_total": 10,
+        "email": "a@b.c",
+        "contact": {"phone": "+100", "city": "Riga"},
+        "passport": "X1",
+        "full_name": None,
+    }
+    assert track(Events.BOOKING_CREATED, user_id=5, properties=properties)
+    assert track(Events.BOOKING_CREATED, user_id=6, properties=properties)
+    first, second = AnalyticsEvent.objects.order_by("id")
+    stored = first.properties
+    assert stored["email"].startswith("hmac:") and "a@b.c" not in str(stored)
+    assert stored["contact"]["phone"].startswith("hmac:") and stored["contact"]["city"] == "Riga"
+    assert stored["passport"].startswith("hmac:") and stored["full_name"] is None
+    assert stored["booking_id"] == 7
+    assert second.properties["email"] == stored["email"], "the same value, the same pseudonym"
 
 
 def test_every_catalogued_name_fits_the_column():

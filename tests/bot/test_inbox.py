@@ -1,6 +1,5 @@
 """The inbox's own rules: claims, the sweeper, replay, purge, a broker that is down."""
 
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -8,7 +7,7 @@ from django.utils import timezone
 
 from apps.bot import services
 from apps.bot.models import InboxStatus, InboxUpdate
-from tests.conftest import captured_update, message_update
+from tests.conftest import broker_down, captured_update, message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -32,25 +31,6 @@ def test_done_and_failed_updates_are_not_claimed():
     failed = _stored(message_update("b"), status=InboxStatus.FAILED)
     assert services.inbox_claim(update_id=done.pk, token="t") is None
     assert services.inbox_claim(update_id=failed.pk, token="t") is None
-
-
-@contextmanager
-def broker_down():
-    """Celery publishes to a Redis port where nothing listens: a real connection refusal."""
-    from config.celery import app
-
-    def use(broker_url: str, eager: bool) -> None:
-        app.conf.broker_url = broker_url
-        app.conf.task_always_eager = eager
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    original = (app.conf.broker_url, app.conf.task_always_eager)
-    use("redis://127.0.0.1:1/0", eager=False)
-    try:
-        yield
-    finally:
-        use(*original)
 
 
 def test_broker_down_still_acknowledges_and_the_sweeper_recovers(post_update, bot_api):

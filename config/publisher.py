@@ -1,10 +1,10 @@
-"""Publishing Celery messages off the request thread, batched.
+"""Handing work to the broker off the caller's thread, batched.
 
-A Celery publish costs the webhook as much as its durable INSERT (building the message, a Redis
-round trip). The webhook hands the update id to this process's publisher thread instead, which
-sends whatever has queued up meanwhile in one Redis pipeline: idle, an id goes out at once; under
-load, one round trip carries many. The update is already stored, so an id lost with a dying
-process is only late: the inbox sweeper enqueues it again.
+A Celery publish costs a request as much as a durable INSERT (building the message, a Redis round
+trip). Callers hand items to a per-process publisher thread instead, which passes whatever queued
+up meanwhile to one `publish_many` call: idle, an item goes out at once; under load, one round
+trip carries many. Used for the webhook's update ids (already stored: one lost with a dying
+process is only late, the inbox sweeper enqueues it again) and for analytics events.
 """
 
 import atexit
@@ -13,12 +13,13 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from typing import Any
 
 logger = logging.getLogger(__name__)
 
 
 class BatchPublisher:
-    def __init__(self, publish_many: Callable[[list[int]], None], *, max_batch: int = 500) -> None:
+    def __init__(self, publish_many: Callable[[list[Any]], None], *, max_batch: int = 500) -> None:
         self._publish_many = publish_many
         self._max_batch = max_batch
         self._reset()
@@ -27,14 +28,14 @@ class BatchPublisher:
         atexit.register(self.flush)
 
     def _reset(self) -> None:
-        self._queue: queue.SimpleQueue[int] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._pending = 0
         self._drained = threading.Event()
         self._drained.set()
         self._thread: threading.Thread | None = None
 
-    def submit(self, item: int) -> None:
+    def submit(self, item: Any) -> None:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="task-publisher", daemon=True)
@@ -58,7 +59,7 @@ class BatchPublisher:
             try:
                 self._publish_many(batch)
             except Exception:
-                logger.warning("could not publish %d task(s); the sweeper will retry", len(batch), exc_info=True)
+                logger.warning("could not publish %d item(s)", len(batch), exc_info=True)
             finally:
                 with self._lock:
                     self._pending -= len(batch)

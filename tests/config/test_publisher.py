@@ -1,7 +1,7 @@
 import os
 import threading
 
-from apps.bot.publisher import BatchPublisher
+from config.publisher import BatchPublisher
 
 
 def test_items_queued_while_a_publish_runs_go_out_together():
@@ -38,7 +38,7 @@ def test_a_failing_publish_is_logged_and_the_thread_goes_on(caplog):
     publisher.submit(14)
     assert publisher.flush(5)
     assert published == [14]
-    assert "sweeper will retry" in caplog.text
+    assert "could not publish 1 item(s)" in caplog.text
 
 
 def test_a_forked_child_publishes_from_its_own_thread(tmp_path):
