@@ -20,7 +20,17 @@ class BotdeskAdminSite(admin.AdminSite):
 
     def get_urls(self):
         database_size = self.admin_view(self.database_size_view)
-        return [path("database-size/", database_size, name="database_size"), *super().get_urls()]
+        dashboard = self.admin_view(self.dashboard_view)
+        return [
+            path("database-size/", database_size, name="database_size"),
+            path("dashboard/", dashboard, name="dashboard"),
+            *super().get_urls(),
+        ]
+
+    def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
+        """Charts drawn in the browser from the staff API (same session), for a chosen date range."""
+        context = {**self.each_context(request), "title": "Dashboard"}
+        return TemplateResponse(request, "admin/dashboard.html", context)
 
     def database_size_view(self, request: HttpRequest) -> TemplateResponse:
         """Seed 003's budget: what each table takes, and what the budget still holds."""

@@ -14,4 +14,6 @@ urlpatterns = [
     path("funnel/", analytics.FunnelView.as_view(), name="funnel"),
     path("response-times/", analytics.ResponseTimesView.as_view(), name="response-times"),
     path("retention/", analytics.RetentionView.as_view(), name="retention"),
+    path("activity/daily/", analytics.ActivityDailyView.as_view(), name="activity-daily"),
+    path("users/stages/", analytics.JourneyStagesView.as_view(), name="journey-stages"),
 ]

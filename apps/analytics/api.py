@@ -87,6 +87,19 @@ class RetentionView(APIView):
         return Response(selectors.retention(params["start"], params["end"], params["period"]))
 
 
+class ActivityDailyView(APIView):
+    @extend_schema(parameters=[DateRangeInput], responses=ROWS, summary="Active users, new users, messages per day")
+    def get(self, request: Request) -> Response:
+        period = _params(DateRangeInput, request)
+        return Response(selectors.activity_daily(period["start"], period["end"]))
+
+
+class JourneyStagesView(APIView):
+    @extend_schema(responses=ROWS, summary="How many users stand at each hero's-journey stage")
+    def get(self, request: Request) -> Response:
+        return Response(selectors.journey_stage_distribution())
+
+
 class NewestFirst(CursorPagination):
     ordering = ("-occurred_at", "-id")
     page_size = 100

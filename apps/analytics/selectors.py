@@ -253,3 +253,40 @@ def user_usage_total(user_id: int) -> dict:
 
 def last_event_time() -> datetime | None:
     return AnalyticsEvent.objects.aggregate(last=Max("occurred_at"))["last"]
+
+
+def activity_daily(start: date, end: date) -> list[dict]:
+    """Per day: active users (any contact), new users, and messages (texts and commands) received."""
+    from django.db.models import Q
+
+    days = {
+        start + timedelta(days=n): {"active_users": 0, "new_users": 0, "messages": 0}
+        for n in range((end - start).days + 1)
+    }
+    activity = (
+        UserActivityLog.objects.filter(timestamp__date__gte=start, timestamp__date__lte=end)
+        .annotate(day=TruncDate("timestamp"))
+        .values("day")
+        .annotate(
+            active_users=Count("user_id", distinct=True),
+            messages=Count("id", filter=Q(activity_type__in=["message", "command"])),
+        )
+        .order_by()
+    )
+    for row in activity:
+        days[row["day"]].update(active_users=row["active_users"], messages=row["messages"])
+    new = (
+        TelegramUser.objects.filter(registration_date__date__gte=start, registration_date__date__lte=end)
+        .annotate(day=TruncDate("registration_date"))
+        .values("day")
+        .annotate(users=Count("id"))
+        .order_by()
+    )
+    for row in new:
+        days[row["day"]]["new_users"] = row["users"]
+    return [{"date": day, **figures} for day, figures in sorted(days.items())]
+
+
+def journey_stage_distribution() -> list[dict]:
+    rows = TelegramUser.objects.values("last_journey_stage").annotate(users=Count("id")).order_by("-users")
+    return [{"stage": row["last_journey_stage"] or "not analysed", "users": row["users"]} for row in rows]

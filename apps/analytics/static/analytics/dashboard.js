@@ -1,0 +1,82 @@
+// The staff dashboard: every chart is drawn from the /api/v1/ endpoints with the admin session.
+(function () {
+  "use strict";
+  const charts = {};
+  const form = document.getElementById("dashboard-range");
+  const status = document.getElementById("dashboard-status");
+
+  function isoDay(date) { return date.toISOString().slice(0, 10); }
+
+  async function api(path, params) {
+    const query = new URLSearchParams(params).toString();
+    const response = await fetch(`/api/v1/${path}?${query}`, { credentials: "same-origin" });
+    if (!response.ok) { throw new Error(`${path}: HTTP ${response.status}`); }
+    return response.json();
+  }
+
+  function draw(id, type, labels, datasets, options) {
+    if (charts[id]) { charts[id].destroy(); }
+    charts[id] = new Chart(document.getElementById(id), {
+      type, data: { labels, datasets },
+      options: Object.assign({ responsive: true, animation: false, interaction: { mode: "index", intersect: false } },
+                             options || {}),
+    });
+  }
+
+  async function render(start, end) {
+    status.textContent = "Loading…";
+    const period = { start, end };
+    // The API takes end as exclusive for timestamps: include the whole last day.
+    const endNext = isoDay(new Date(new Date(end).getTime() + 86400000));
+    const window = { start, end: endNext };
+    const [activity, costs, byUser, funnel, latency, stages] = await Promise.all([
+      api("activity/daily/", period),
+      api("llm/costs/", Object.assign({ group_by: "day" }, window)),
+      api("llm/costs/", Object.assign({ group_by: "user" }, window)),
+      api("funnel/", Object.assign({ steps: "bot_started,ai_dialog_started,payment_completed" }, window)),
+      api("response-times/", Object.assign({ interval: "day" }, window)),
+      api("users/stages/", {}),
+    ]);
+    const days = activity.map((row) => row.date);
+    draw("chart-users", "line", days, [
+      { label: "active users", data: activity.map((row) => row.active_users) },
+      { label: "new users", data: activity.map((row) => row.new_users) },
+    ]);
+    draw("chart-messages", "bar", days, [{ label: "messages", data: activity.map((row) => row.messages) }]);
+    const costDays = costs.map((row) => row.group);
+    draw("chart-tokens", "bar", costDays, [
+      { label: "tokens", data: costs.map((row) => row.total_tokens), yAxisID: "tokens" },
+      { label: "LLM cost, USD", data: costs.map((row) => Number(row.cost)), yAxisID: "usd", type: "line" },
+    ], { scales: { tokens: { position: "left" }, usd: { position: "right" } } });
+    draw("chart-margin", "line", costDays, [
+      { label: "revenue", data: costs.map((row) => Number(row.revenue)) },
+      { label: "LLM cost", data: costs.map((row) => Number(row.cost)) },
+      { label: "margin", data: costs.map((row) => Number(row.margin)) },
+    ]);
+    draw("chart-funnel", "bar", funnel.map((row) => row.step), [
+      { label: "users", data: funnel.map((row) => row.users) },
+    ], { indexAxis: "y" });
+    draw("chart-latency", "line", latency.map((row) => row.bucket.slice(0, 10)), [
+      { label: "p50", data: latency.map((row) => row.p50_ms) },
+      { label: "p95", data: latency.map((row) => row.p95_ms) },
+    ]);
+    const top = byUser.sort((a, b) => Number(b.cost) - Number(a.cost)).slice(0, 10);
+    draw("chart-top-users", "bar", top.map((row) => String(row.group)), [
+      { label: "LLM cost, USD", data: top.map((row) => Number(row.cost)) },
+    ], { indexAxis: "y" });
+    draw("chart-stages", "doughnut", stages.map((row) => row.stage), [
+      { label: "users", data: stages.map((row) => row.users) },
+    ], { aspectRatio: 2 });
+    status.textContent = "";
+    document.body.dataset.chartsRendered = String(Object.keys(charts).length);
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    render(form.start.value, form.end.value).catch((error) => { status.textContent = String(error); });
+  });
+  const today = new Date();
+  form.end.value = isoDay(today);
+  form.start.value = isoDay(new Date(today.getTime() - 29 * 86400000));
+  form.requestSubmit();
+})();

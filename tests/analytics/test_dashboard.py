@@ -1,0 +1,69 @@
+"""The staff dashboard in a real headless Chromium: logs in, opens it, checks the charts rendered."""
+
+import os
+import shutil
+import tempfile
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture
+def browser():
+    if not (CHROMIUM and CHROMEDRIVER):
+        reason = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        if os.environ.get("BOTDESK_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    for flag in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1800",
+        f"--user-data-dir={profile}",
+    ]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+def test_staff_sees_every_chart_drawn_from_the_api(browser, live_server, reference_data):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    call_command("seed_demo", "--users", "40", stdout=open(os.devnull, "w"))
+    User.objects.create_superuser("staff", password="a-long-test-password")
+
+    browser.get(f"{live_server.url}/admin/login/?next=/admin/dashboard/")
+    browser.find_element(By.NAME, "username").send_keys("staff")
+    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+
+    WebDriverWait(browser, 30).until(
+        lambda driver: driver.find_element(By.TAG_NAME, "body").get_attribute("data-charts-rendered") == "8"
+    )
+    points = browser.execute_script(
+        "return ['chart-users', 'chart-messages', 'chart-tokens', 'chart-margin', 'chart-funnel', 'chart-latency',"
+        " 'chart-top-users', 'chart-stages'].map((id) => Chart.getChart(id).data.datasets[0].data.length)"
+    )
+    assert all(count > 0 for count in points), points
+    assert browser.find_element(By.ID, "dashboard-status").text == ""
+    funnel = browser.execute_script("return Chart.getChart('chart-funnel').data.datasets[0].data")
+    assert funnel[0] >= funnel[1] >= funnel[2] > 0
