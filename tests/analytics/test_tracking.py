@@ -39,3 +39,16 @@ def test_events_reach_the_database_through_a_real_worker_in_batches(start_worker
     assert events_flush()
     wait_until(lambda: AnalyticsEvent.objects.count() == 300)
     assert set(AnalyticsEvent.objects.values_list("user_id", flat=True)) == set(range(7))
+
+
+def test_a_worker_stopping_cleanly_hands_over_the_events_its_handlers_tracked(start_worker, post_update, bot_api):
+    from apps.bot.models import InboxStatus, InboxUpdate
+    from tests.conftest import message_update
+
+    worker = start_worker()
+    payload = message_update("/start", user_id=4100)
+    post_update(payload)
+    wait_until(lambda: InboxUpdate.objects.get(pk=payload["update_id"]).status == InboxStatus.DONE)
+    worker.stop()  # SIGTERM: a warm shutdown, right after the handler tracked bot_started
+    start_worker()  # whatever the first one handed to the broker is stored by the next
+    wait_until(lambda: AnalyticsEvent.objects.filter(event_name="bot_started", user_id=4100).count() == 1)
