@@ -15,5 +15,6 @@ urlpatterns = [
     path("response-times/", analytics.ResponseTimesView.as_view(), name="response-times"),
     path("retention/", analytics.RetentionView.as_view(), name="retention"),
     path("activity/daily/", analytics.ActivityDailyView.as_view(), name="activity-daily"),
+    path("activity/active-users/", analytics.ActiveUsersView.as_view(), name="active-users"),
     path("users/stages/", analytics.JourneyStagesView.as_view(), name="journey-stages"),
 ]

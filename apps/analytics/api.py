@@ -94,8 +94,14 @@ class ActivityDailyView(APIView):
         return Response(selectors.activity_daily(period["start"], period["end"]))
 
 
+class ActiveUsersView(APIView):
+    @extend_schema(parameters=[DayInput], responses=ROWS, summary="DAU, WAU, MAU and new users as of a day")
+    def get(self, request: Request) -> Response:
+        return Response(selectors.active_users(_params(DayInput, request)["date"]))
+
+
 class JourneyStagesView(APIView):
-    @extend_schema(responses=ROWS, summary="How many users stand at each hero's-journey stage")
+    @extend_schema(responses=ROWS, summary="Users and buyers at each hero's-journey stage")
     def get(self, request: Request) -> Response:
         return Response(selectors.journey_stage_distribution())
 

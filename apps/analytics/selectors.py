@@ -288,5 +288,41 @@ def activity_daily(start: date, end: date) -> list[dict]:
 
 
 def journey_stage_distribution() -> list[dict]:
-    rows = TelegramUser.objects.values("last_journey_stage").annotate(users=Count("id")).order_by("-users")
-    return [{"stage": row["last_journey_stage"] or "not analysed", "users": row["users"]} for row in rows]
+    """Users per hero's-journey stage, and how many of them bought credits: conversion by stage."""
+    from django.db.models import Exists, OuterRef, Q
+
+    from apps.billing.models import Payment
+
+    paid = Exists(Payment.objects.filter(user_id=OuterRef("pk")))
+    rows = (
+        TelegramUser.objects.annotate(paid=paid)
+        .values("last_journey_stage")
+        .annotate(users=Count("id"), paying=Count("id", filter=Q(paid=True)))
+        .order_by("-users")
+    )
+    return [
+        {
+            "stage": row["last_journey_stage"] or "not analysed",
+            "users": row["users"],
+            "paying": row["paying"],
+            "conversion": round(row["paying"] / row["users"], 4) if row["users"] else 0.0,
+        }
+        for row in rows
+    ]
+
+
+def active_users(day: date) -> dict:
+    """DAU, WAU and MAU as of `day` (distinct users with any contact in the last 1, 7, 30 days), and
+    the users who registered that day."""
+    from django.db.models import Q
+
+    def within(days: int) -> Q:
+        return Q(timestamp__date__gt=day - timedelta(days=days), timestamp__date__lte=day)
+
+    counts = UserActivityLog.objects.filter(within(30)).aggregate(
+        dau=Count("user_id", distinct=True, filter=within(1)),
+        wau=Count("user_id", distinct=True, filter=within(7)),
+        mau=Count("user_id", distinct=True),
+    )
+    new_users = TelegramUser.objects.filter(registration_date__date=day).count()
+    return {"date": day, **counts, "new_users": new_users}

@@ -1,4 +1,4 @@
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -7,13 +7,22 @@ from .models import AnalyticsEvent
 
 DATE_OR_DATETIME = ["iso-8601", "%Y-%m-%d"]
 MAX_RANGE = timedelta(days=366)
+# Dates outside these years are nobody's analytics; near the edges of Python's calendar, date
+# arithmetic would overflow.
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def sensible_date(value: date | datetime) -> None:
+    day = value.date() if isinstance(value, datetime) else value
+    if not EARLIEST <= day <= LATEST:
+        raise serializers.ValidationError(f"must be between {EARLIEST} and {LATEST}")
 
 
 class PeriodInput(serializers.Serializer):
     """start/end as dates or ISO datetimes; by default the last 30 days. At most a year at once."""
 
-    start = serializers.DateTimeField(required=False, input_formats=DATE_OR_DATETIME)
-    end = serializers.DateTimeField(required=False, input_formats=DATE_OR_DATETIME)
+    start = serializers.DateTimeField(required=False, input_formats=DATE_OR_DATETIME, validators=[sensible_date])
+    end = serializers.DateTimeField(required=False, input_formats=DATE_OR_DATETIME, validators=[sensible_date])
 
     def validate(self, data: dict) -> dict:
         end = data.get("end") or timezone.now()
@@ -26,14 +35,14 @@ class PeriodInput(serializers.Serializer):
 
 
 class DayInput(serializers.Serializer):
-    date = serializers.DateField()
+    date = serializers.DateField(validators=[sensible_date])
 
 
 class DateRangeInput(serializers.Serializer):
     """Inclusive dates; by default the last 30 days."""
 
-    start = serializers.DateField(required=False)
-    end = serializers.DateField(required=False)
+    start = serializers.DateField(required=False, validators=[sensible_date])
+    end = serializers.DateField(required=False, validators=[sensible_date])
 
     def validate(self, data: dict) -> dict:
         end = data.get("end") or timezone.localdate()

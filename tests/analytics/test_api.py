@@ -79,6 +79,8 @@ def test_staff_session_works_too(admin_client, user):
         ("/api/v1/retention/?period=month", "period"),
         ("/api/v1/events/?start=not-a-date", "start"),
         ("/api/v1/events/?user_id=abc", "user_id"),
+        ("/api/v1/activity/active-users/?date=0001-01-01", "date"),
+        ("/api/v1/llm/costs/?start=0001-01-01", "start"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_field(staff_api, url, field):
@@ -244,3 +246,29 @@ def test_healthz_is_ok_then_degraded_when_updates_wait_too_long(client):
     )
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["queue_lag_seconds"] >= 600
+
+
+def test_active_users_and_conversion_by_stage(staff_api, reference_data):
+    from apps.billing.models import CreditPackage, Payment
+
+    day = at(0)
+    for user_id, days_ago, stage in [(41, 0, "ordeal"), (42, 3, "ordeal"), (43, 20, None), (44, 40, None)]:
+        TelegramUser.objects.create(
+            id=user_id, registration_date=day - timedelta(days=days_ago), last_journey_stage=stage
+        )
+        UserActivityLog.objects.create(
+            user_id=user_id, activity_type="message", timestamp=day - timedelta(days=days_ago)
+        )
+    figures = staff_api.get("/api/v1/activity/active-users/?date=2026-03-02").json()
+    assert (figures["dau"], figures["wau"], figures["mau"], figures["new_users"]) == (1, 2, 3, 1)
+    Payment.objects.create(
+        user_id=41,
+        package=CreditPackage.objects.first(),
+        stars=50,
+        credits=100,
+        telegram_payment_charge_id="c1",
+        invoice_payload="p",
+    )
+    stages = {row["stage"]: row for row in staff_api.get("/api/v1/users/stages/").json()}
+    assert (stages["ordeal"]["users"], stages["ordeal"]["paying"], stages["ordeal"]["conversion"]) == (2, 1, 0.5)
+    assert stages["not analysed"]["users"] == 2
