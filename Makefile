@@ -39,6 +39,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.webhook
 	$(BIN)/python -m bench.usage
 	$(BIN)/python -m bench.billing
+	$(BIN)/python -m bench.analytics
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .pytest-db.sqlite3* staticfiles
