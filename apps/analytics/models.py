@@ -18,6 +18,7 @@ class AnalyticsEvent(models.Model):
 
     class Meta:
         ordering = ["-occurred_at"]
+        # PostgreSQL adds covering indexes for the funnel and response times (migration 0003).
         indexes = [
             models.Index(fields=["event_name", "occurred_at"], name="event_name_time"),
             models.Index(fields=["user", "occurred_at"], name="event_user_time"),
