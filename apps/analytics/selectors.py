@@ -228,7 +228,9 @@ def llm_costs(start: datetime, end: datetime, group_by: str = "day") -> list[dic
     result = []
     for group in sorted(rows, key=lambda value: (value is None, str(value))):
         row = rows[group]
-        revenue = (credits.get(group, Decimal(0)) * settings.BILLING_USD_PER_CREDIT).quantize(Decimal("0.00000001"))
+        exact = Decimal("0.00000001")
+        cost = row["cost"].quantize(exact)
+        revenue = (credits.get(group, Decimal(0)) * settings.BILLING_USD_PER_CREDIT).quantize(exact)
         result.append(
             {
                 "group": group,
@@ -236,10 +238,10 @@ def llm_costs(start: datetime, end: datetime, group_by: str = "day") -> list[dic
                 "prompt_tokens": row["prompt_tokens"],
                 "completion_tokens": row["completion_tokens"],
                 "total_tokens": row["total_tokens"],
-                "cost": row["cost"],
-                "credits_charged": credits.get(group, Decimal(0)),
+                "cost": cost,
+                "credits_charged": credits.get(group, Decimal(0)).quantize(Decimal("0.0001")),
                 "revenue": revenue,
-                "margin": revenue - row["cost"],
+                "margin": revenue - cost,
             }
         )
     return result
