@@ -15,7 +15,6 @@ Needs PostgreSQL and Redis on 127.0.0.1; uses its own database (dropped after) a
 import argparse
 import os
 import random
-import statistics
 import subprocess
 import sys
 import time
@@ -23,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from bench.common import ROOT, bench_environment, copy_users, drop_database, recreate_database
+from bench.common import ROOT, bench_environment, copy_users, drop_database, median_ms, recreate_database
 
 MIX = [
     ("ai_response_time", 55),
@@ -78,16 +77,6 @@ def generate(database_url: str, *, events: int, users: int, days: int) -> dateti
         # Index-only scans need the visibility map that autovacuum keeps in production.
         cursor.execute("VACUUM ANALYZE analytics_analyticsevent")
     return now
-
-
-def median_ms(function, *args, repeat: int = 5) -> tuple[float, object]:
-    answer = function(*args)
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function(*args)
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples), answer
 
 
 def main() -> None:

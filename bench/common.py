@@ -3,6 +3,7 @@
 import multiprocessing
 import os
 import secrets
+import statistics
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -100,3 +101,14 @@ def run_in_pool(workers: int, function, arguments: list) -> float:
         started = time.perf_counter()
         pool.map(function, arguments, chunksize=1)
         return time.perf_counter() - started
+
+
+def median_ms(function, *args, repeat: int = 5) -> tuple[float, object]:
+    """Median milliseconds over `repeat` calls (after one warm-up call), and the answer."""
+    answer = function(*args)
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function(*args)
+        samples.append((time.perf_counter() - started) * 1000)
+    return statistics.median(samples), answer

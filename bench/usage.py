@@ -21,7 +21,15 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 
-from bench.common import ROOT, bench_environment, copy_users, drop_database, recreate_database, run_in_pool
+from bench.common import (
+    ROOT,
+    bench_environment,
+    copy_users,
+    drop_database,
+    median_ms,
+    recreate_database,
+    run_in_pool,
+)
 
 MODELS = ["gpt-4o-mini", "gpt-4.1-mini", "gpt-4o"]
 
@@ -101,17 +109,6 @@ def record_worker(args: tuple[int, int, int]) -> float:
     return time.perf_counter() - started
 
 
-def timed(function, *args, repeat: int = 30) -> tuple[float, object]:
-    """Median milliseconds over `repeat` calls (after one warm-up), and the answer."""
-    answer = function(*args)
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        function(*args)
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples), answer
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -180,12 +177,20 @@ def main() -> None:
 
         user = random.Random(3).randint(1, args.users)
         rows = [
-            ("get_user_daily_usage", timed(selectors.get_user_daily_usage, user, day), timed(raw_daily, user)),
-            ("get_user_total_usage", timed(selectors.get_user_total_usage, user), timed(raw_total, user)),
+            (
+                "get_user_daily_usage",
+                median_ms(selectors.get_user_daily_usage, user, day, repeat=30),
+                median_ms(raw_daily, user, repeat=30),
+            ),
+            (
+                "get_user_total_usage",
+                median_ms(selectors.get_user_total_usage, user, repeat=30),
+                median_ms(raw_total, user, repeat=30),
+            ),
             (
                 "get_all_users_usage_by_date",
-                timed(selectors.get_all_users_usage_by_date, day, repeat=10),
-                timed(raw_by_date, repeat=10),
+                median_ms(selectors.get_all_users_usage_by_date, day, repeat=10),
+                median_ms(raw_by_date, repeat=10),
             ),
         ]
         print(f"\nselectors on {day} for user {user} (median ms; rollups vs GROUP BY over raw rows):")
