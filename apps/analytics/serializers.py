@@ -12,10 +12,16 @@ MAX_RANGE = timedelta(days=366)
 EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
 
 
+OUT_OF_RANGE = f"must be between {EARLIEST} and {LATEST}"
+
+
+def date_in_range(value: date | datetime) -> bool:
+    return EARLIEST <= (value.date() if isinstance(value, datetime) else value) <= LATEST
+
+
 def sensible_date(value: date | datetime) -> None:
-    day = value.date() if isinstance(value, datetime) else value
-    if not EARLIEST <= day <= LATEST:
-        raise serializers.ValidationError(f"must be between {EARLIEST} and {LATEST}")
+    if not date_in_range(value):
+        raise serializers.ValidationError(OUT_OF_RANGE)
 
 
 class PeriodInput(serializers.Serializer):

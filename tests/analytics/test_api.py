@@ -81,6 +81,7 @@ def test_staff_session_works_too(admin_client, user):
         ("/api/v1/events/?user_id=abc", "user_id"),
         ("/api/v1/activity/active-users/?date=0001-01-01", "date"),
         ("/api/v1/llm/costs/?start=0001-01-01", "start"),
+        ("/api/v1/events/?end=0704-10-21T07:43:39-17:06", "end"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_field(staff_api, url, field):
@@ -227,6 +228,9 @@ def test_events_filter_paginate_and_stream_csv(staff_api):
     assert len(page["results"]) == 2 and page["results"][0]["occurred_at"] > page["results"][1]["occurred_at"]
     assert len(staff_api.get("/api/v1/events/?user_id=31").json()["results"]) == 2
     assert len(staff_api.get("/api/v1/events/?start=2026-03-02T13:00:00Z&end=2026-03-02").json()["results"]) == 0
+    # An offset PostgreSQL would refuse is compared in UTC: 08:54+17:00 on the 3rd is 15:54 on the 2nd.
+    late = staff_api.get("/api/v1/events/", {"start": "2026-03-03T08:54:00+17:00"}).json()["results"]
+    assert [event["event_name"] for event in late] == ["ai_dialog_started"]
     response = staff_api.get("/api/v1/events/?format=csv&event_name=bot_started")
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert response["Content-Type"] == "text/csv" and lines[0].startswith("id,event_name,user_id")

@@ -28,7 +28,9 @@ def test_no_request_the_schema_allows_gets_a_server_error(live_server):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @hypothesis_settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @hypothesis_settings(
+            max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck)
+        )
         def call(case) -> None:
             response = case.call(base_url=live_server.url, headers=headers)
             statuses.append(response.status_code)
