@@ -169,6 +169,7 @@ def conversation_reply(*, user_id: int, username: str, text: str) -> Conversatio
             )
     first_today = not DailyUsage.objects.filter(user_id=user_id, date=timezone.localdate()).exists()
     session = update_session(session.pk, {"role": "user", "content": text})
+    _refresh_journey_if_due(user_id, session.pk, session.question_count)
     if first_today:
         track(Events.DIALOG_STARTED, user_id=user_id, properties={"session_id": session.pk})
     try:
@@ -206,3 +207,12 @@ def conversation_reply(*, user_id: int, username: str, text: str) -> Conversatio
         properties={"duration_ms": completion.latency_ms, "model_used": completion.model},
     )
     return ConversationReply(text=completion.text, answered=True)
+
+
+def _refresh_journey_if_due(user_id: int, session_id: int, question_count: int) -> None:
+    # Imported here: the journey's analysis is itself an llm_complete call (apps.journey imports us).
+    from apps.journey.services import analysis_due
+    from apps.journey.tasks import refresh_journey
+
+    if analysis_due(question_count):
+        refresh_journey.delay(user_id, session_id)

@@ -63,6 +63,7 @@ def complete_session(session_id: int) -> UserSession:
     session.save(update_fields=["is_active", "completed_at", "updated_at"])
     if session.metaphysical_profile:
         TelegramUser.objects.filter(pk=session.user_id).update(metaphysical_profile=session.metaphysical_profile)
+    transaction.on_commit(lambda: _refresh_journey_later(session.user_id, session.pk))
     transaction.on_commit(
         lambda: track(
             Events.SESSION_COMPLETED,
@@ -82,3 +83,9 @@ def session_recent_turns(session: UserSession, limit: int | None = None) -> list
     limit = settings.LLM_HISTORY_TURNS if limit is None else limit
     turns = session.conversation_history[-limit:] if limit else []
     return [{"role": turn["role"], "content": turn["content"]} for turn in turns]
+
+
+def _refresh_journey_later(user_id: int, session_id: int) -> None:
+    from apps.journey.tasks import refresh_journey
+
+    refresh_journey.delay(user_id, session_id)

@@ -23,7 +23,7 @@ class TelegramUser(models.Model):
     psychological_summary = models.TextField(blank=True)
     profile_summary = models.TextField(blank=True)
     metaphysical_profile = models.JSONField(default=dict, blank=True)
-    # apps.journey owns the stage choices; null = not analysed yet, apart from any stage.
+    # apps.journey.models.JourneyStage values; null = not analysed yet, apart from any stage.
     last_journey_stage = models.CharField(max_length=32, null=True, blank=True, db_index=True)  # noqa: DJ001
     streams = models.JSONField(default=list, blank=True, help_text="List of stream tags")
     markers = models.JSONField(default=dict, blank=True)

@@ -208,6 +208,8 @@ LLM_RETRY_BASE_DELAY = env.float("LLM_RETRY_BASE_DELAY", default=1.0)
 # Turns of the active session sent with each message; the stored history is kept whole.
 LLM_HISTORY_TURNS = env.int("LLM_HISTORY_TURNS", default=20)
 STORE_PROMPTS = env.bool("STORE_PROMPTS", default=False)
+# The journey stage is read again when a session completes and every N user messages (0: only then).
+JOURNEY_ANALYSIS_EVERY = env.int("JOURNEY_ANALYSIS_EVERY", default=10)
 
 # --- Billing --------------------------------------------------------------------------------
 BILLING_UNIT = env("BILLING_UNIT", default="credits")
