@@ -14,3 +14,8 @@ PAYMENT_THANKS = "Thank you! {credits} {unit} added. Your balance: {balance} {un
 BALANCE = "Your balance: {balance} {unit}. Latest operations:"
 JOURNEY_UNKNOWN = "Your journey has not been read yet: talk with me a little, and finish a conversation with /new."
 JOURNEY_STAGE = "You are at stage {number} of {total} of the hero's journey: {stage}."
+UNKNOWN_COMMAND = "I do not know that command. Just write to me in your own words."
+STATS = (
+    "Today ({date}): {active_users} active users, {new_users} new, {messages} messages.\n"
+    "LLM: {tokens} tokens, cost ${cost}. Revenue ${revenue}, margin ${margin}."
+)

@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from . import billing, chat, contact, errors, journey, membership, start
+from . import admin, billing, chat, contact, errors, journey, membership, start
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
@@ -24,6 +24,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("buy", billing.buy))
     application.add_handler(CommandHandler("balance", billing.balance))
     application.add_handler(CommandHandler("journey", journey.journey))
+    application.add_handler(CommandHandler("stats", admin.stats))
     application.add_handler(CallbackQueryHandler(billing.buy_choice, pattern=r"^buy:"))
     application.add_handler(PreCheckoutQueryHandler(billing.pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, billing.successful_payment))
