@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AnalyticsEvent, DailyUsage, UserUsageSummary
+from .models import AnalyticsEvent, DailyUsage, DatabaseSizeSnapshot, UserUsageSummary
 
 
 @admin.register(AnalyticsEvent)
@@ -58,3 +58,9 @@ class UserUsageSummaryAdmin(ReadOnlyAdmin):
     @admin.display(description="success rate")
     def success(self, obj: UserUsageSummary) -> str:
         return f"{obj.success_rate:.0%}"
+
+
+@admin.register(DatabaseSizeSnapshot)
+class DatabaseSizeSnapshotAdmin(ReadOnlyAdmin):
+    list_display = ["taken_at", "total_bytes"]
+    date_hierarchy = "taken_at"

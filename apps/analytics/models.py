@@ -78,3 +78,17 @@ class UserUsageSummary(models.Model):
     @property
     def success_rate(self) -> float:
         return (self.total_requests - self.total_errors) / self.total_requests if self.total_requests else 0.0
+
+
+class DatabaseSizeSnapshot(models.Model):
+    """The database's size, daily: how fast the 1 GB budget fills."""
+
+    taken_at = models.DateTimeField(default=timezone.now, db_index=True)
+    total_bytes = models.BigIntegerField()
+    tables = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-taken_at"]
+
+    def __str__(self) -> str:
+        return f"{self.total_bytes:,} bytes at {self.taken_at:%Y-%m-%d}"

@@ -1,7 +1,9 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from . import services
+from config.locks import single_run
+
+from . import jobs, services
 
 
 @shared_task(autoretry_for=(DatabaseError,), retry_backoff=True, retry_backoff_max=600, max_retries=20, acks_late=True)
@@ -15,3 +17,15 @@ def record_usage_later(payload: dict) -> int:
 )
 def store_events(events: list[dict]) -> int:
     return services.events_store(events)
+
+
+@shared_task
+@single_run("purge_events", timeout=3 * 3600)
+def purge_events() -> int:
+    return jobs.events_purge()
+
+
+@shared_task
+@single_run("database_size_snapshot", timeout=600)
+def snapshot_database_size() -> int:
+    return jobs.database_size_snapshot().pk

@@ -89,3 +89,16 @@ def _refresh_journey_later(user_id: int, session_id: int) -> None:
     from apps.journey.tasks import refresh_journey
 
     refresh_journey.delay(user_id, session_id)
+
+
+def session_histories_purge(*, retention_days: int | None = None) -> int:
+    """Completed sessions keep their conversation for SESSION_HISTORY_RETENTION_DAYS; then the turns go
+    (what people wrote) and the session's figures stay."""
+    from datetime import timedelta
+
+    cutoff = timezone.now() - timedelta(days=retention_days or settings.SESSION_HISTORY_RETENTION_DAYS)
+    return (
+        UserSession.objects.filter(is_active=False, completed_at__lt=cutoff)
+        .exclude(conversation_history=[])
+        .update(conversation_history=[])
+    )

@@ -1,0 +1,11 @@
+from celery import shared_task
+
+from config.locks import single_run
+
+from . import jobs
+
+
+@shared_task
+@single_run("archive_activity", timeout=6 * 3600)
+def archive_activity() -> int:
+    return jobs.activity_archive()

@@ -1,0 +1,115 @@
+"""The periodic jobs: what each leaves behind, their schedules, and one run at a time."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
+
+from apps.analytics.jobs import database_size_snapshot, events_purge
+from apps.analytics.models import AnalyticsEvent
+from apps.sessions.models import UserSession
+from apps.sessions.services import session_histories_purge
+from apps.users.jobs import activity_archive
+from apps.users.models import TelegramUser, UserActivityLog, UserActivityLogArchive
+from config.celery import app
+from config.locks import single_run
+from tests.conftest import run_concurrently
+
+pytestmark = pytest.mark.django_db
+
+
+def _activity(user_id: int, count: int, days_ago: float) -> None:
+    moment = timezone.now() - timedelta(days=days_ago)
+    UserActivityLog.objects.bulk_create(
+        [
+            UserActivityLog(
+                user_id=user_id, activity_type="message", timestamp=moment - timedelta(seconds=n), details={"n": n}
+            )
+            for n in range(count)
+        ]
+    )
+
+
+def test_archiving_moves_exactly_the_old_rows_of_busy_users(settings):
+    settings.ACTIVITY_ARCHIVE_DAYS = 90
+    busy, quiet = TelegramUser.objects.create(id=1), TelegramUser.objects.create(id=2)
+    _activity(busy.id, 600, days_ago=91)
+    _activity(busy.id, 405, days_ago=89)
+    _activity(quiet.id, 50, days_ago=200)
+    total = UserActivityLog.objects.count()
+
+    assert activity_archive(chunk=100) == 600
+    assert UserActivityLog.objects.filter(user=busy).count() == 405
+    assert UserActivityLogArchive.objects.filter(user=busy).count() == 600
+    assert UserActivityLog.objects.filter(user=quiet).count() == 50, "a user with few rows keeps them"
+    assert UserActivityLog.objects.count() + UserActivityLogArchive.objects.count() == total
+    assert activity_archive(chunk=100) == 0, "run again: nothing more to move"
+
+
+def test_events_are_purged_to_the_day(settings):
+    settings.ANALYTICS_RETENTION_DAYS = 365
+    now = timezone.now()
+    old = AnalyticsEvent.objects.create(event_name="bot_started", occurred_at=now - timedelta(days=365, minutes=1))
+    kept = AnalyticsEvent.objects.create(event_name="bot_started", occurred_at=now - timedelta(days=364, hours=23))
+    assert events_purge() == 1
+    assert list(AnalyticsEvent.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert not AnalyticsEvent.objects.filter(pk=old.pk).exists()
+
+
+def test_completed_sessions_lose_their_turns_after_the_window(settings):
+    settings.SESSION_HISTORY_RETENTION_DAYS = 180
+    user = TelegramUser.objects.create(id=3)
+    now = timezone.now()
+    turns = [{"role": "user", "content": "private"}]
+    old = UserSession.objects.create(
+        user=user, is_active=False, completed_at=now - timedelta(days=181), conversation_history=turns, question_count=1
+    )
+    recent = UserSession.objects.create(
+        user=user, is_active=False, completed_at=now - timedelta(days=179), conversation_history=turns
+    )
+    active = UserSession.objects.create(user=user, conversation_history=turns)
+    assert session_histories_purge() == 1
+    old.refresh_from_db(), recent.refresh_from_db(), active.refresh_from_db()
+    assert (old.conversation_history, old.question_count) == ([], 1)
+    assert recent.conversation_history == turns and active.conversation_history == turns
+
+
+def test_the_database_size_is_snapshotted():
+    snapshot = database_size_snapshot()
+    assert snapshot.total_bytes >= 0 and "users_telegramuser" in snapshot.tables
+
+
+def test_every_job_is_scheduled_after_migrate_and_names_a_real_task():
+    app.loader.import_default_modules()  # what a worker does at start: every app's tasks module
+    scheduled = dict(PeriodicTask.objects.values_list("task", "interval__every"))
+    expected = {
+        "apps.bot.tasks.sweep_inbox": 60,
+        "apps.bot.tasks.purge_processed_updates": 86400,
+        "apps.billing.tasks.purge_logs": 86400,
+        "apps.billing.tasks.release_stale_reserves": 300,
+        "apps.users.tasks.archive_activity": 7 * 86400,
+        "apps.analytics.tasks.purge_events": 86400,
+        "apps.sessions.tasks.purge_session_histories": 86400,
+        "apps.analytics.tasks.snapshot_database_size": 86400,
+    }
+    for task, every in expected.items():
+        assert scheduled.get(task) == every, task
+        assert task in app.tasks, f"{task} is not a registered task"
+
+
+def test_a_job_started_twice_at_once_does_its_work_once():
+    runs = []
+
+    @single_run("test-job", timeout=60)
+    def job() -> str:
+        runs.append(threading.get_ident())
+        time.sleep(0.5)
+        return "done"
+
+    results = run_concurrently(lambda n: job(), 4)
+    assert results.count("done") == 1 and results.count(None) == 3
+    assert len(runs) == 1
+    assert job() == "done", "the lock is released after the run"
