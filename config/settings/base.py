@@ -175,6 +175,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Usage, costs, billing and product analytics of the bot, for staff and analysts.",
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its UI are for staff, like the API itself.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAdminUser"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -237,8 +237,10 @@ def test_events_filter_paginate_and_stream_csv(staff_api):
     assert len(lines) == 6
 
 
-def test_openapi_schema_is_served_and_valid(staff_api):
+def test_openapi_schema_is_served_to_staff_and_valid(staff_api, admin_client):
     assert staff_api.get("/api/schema/").status_code == 200
+    assert APIClient().get("/api/schema/").status_code == 401
+    assert admin_client.get("/api/docs/").status_code == 200
     call_command("spectacular", "--validate", "--fail-on-warn", stdout=StringIO())
 
 
