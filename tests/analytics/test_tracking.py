@@ -48,7 +48,7 @@ def test_a_worker_stopping_cleanly_hands_over_the_events_its_handlers_tracked(st
     worker = start_worker()
     payload = message_update("/start", user_id=4100)
     post_update(payload)
-    wait_until(lambda: InboxUpdate.objects.get(pk=payload["update_id"]).status == InboxStatus.DONE)
+    wait_until(lambda: InboxUpdate.objects.get(pk=payload["update_id"]).status == InboxStatus.DONE, timeout=60)
     worker.stop()  # SIGTERM: a warm shutdown, right after the handler tracked bot_started
     start_worker()  # whatever the first one handed to the broker is stored by the next
-    wait_until(lambda: AnalyticsEvent.objects.filter(event_name="bot_started", user_id=4100).count() == 1)
+    wait_until(lambda: AnalyticsEvent.objects.filter(event_name="bot_started", user_id=4100).count() == 1, timeout=60)
