@@ -6,7 +6,7 @@ from django.utils.safestring import SafeString
 from apps.billing.selectors import user_economics
 from apps.billing.services import get_user_balance
 
-from .models import TelegramUser, UserActivityLog, UserActivityLogArchive
+from .models import ProfileRotationRun, TelegramUser, UserActivityLog, UserActivityLogArchive
 from .selectors import user_latest_activity
 
 # What Telegram tells us and the first contact set: shown, never edited by staff.
@@ -111,3 +111,14 @@ class ActivityAdmin(admin.ModelAdmin):
 
 admin.site.register(UserActivityLog, ActivityAdmin)
 admin.site.register(UserActivityLogArchive, ActivityAdmin)
+
+
+@admin.register(ProfileRotationRun)
+class ProfileRotationRunAdmin(admin.ModelAdmin):
+    list_display = ["started_at", "finished_at", "selected", "updated", "failed"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

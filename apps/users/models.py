@@ -82,3 +82,19 @@ class UserActivityLogArchive(ActivityRecord):
         verbose_name = "archived activity"
         verbose_name_plural = "activity archive"
         indexes = [models.Index(fields=["user", "-timestamp"], name="activity_archive_user_time")]
+
+
+class ProfileRotationRun(models.Model):
+    """One run of the profile rotation: what it found and what it did."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    selected = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"rotation at {self.started_at:%Y-%m-%d %H:%M}: {self.updated}/{self.selected} updated"

@@ -233,6 +233,8 @@ LOG_RETENTION_DAYS = env.int("LOG_RETENTION_DAYS", default=30)
 ANALYTICS_RETENTION_DAYS = env.int("ANALYTICS_RETENTION_DAYS", default=365)
 ACTIVITY_ARCHIVE_DAYS = env.int("ACTIVITY_ARCHIVE_DAYS", default=90)
 SESSION_HISTORY_RETENTION_DAYS = env.int("SESSION_HISTORY_RETENTION_DAYS", default=180)
+# A contact whose profile is older than 7 days queues a background refresh (once per user a day).
+PROFILE_REFRESH_ON_CONTACT = env.bool("PROFILE_REFRESH_ON_CONTACT", default=True)
 BROADCAST_RATE = env.int("BROADCAST_RATE", default=30)
 
 LOGGING = {

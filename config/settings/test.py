@@ -19,6 +19,7 @@ LLM_RETRY_BASE_DELAY = 0.01
 LLM_RATE_LIMIT = 1000
 # Journey analysis every N messages is switched on by the tests about it.
 JOURNEY_ANALYSIS_EVERY = 0
+PROFILE_REFRESH_ON_CONTACT = False
 TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

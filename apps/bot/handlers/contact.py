@@ -1,11 +1,13 @@
 import re
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from telegram import Update
 from telegram.helpers import effective_message_type
 
 from apps.billing.services import billing_grant_trial
 from apps.bot.context import BotContext
+from apps.users.profiles import profile_refresh_if_stale
 from apps.users.services import ContactActivity, TelegramIdentity, user_record_contact
 
 # Telegram's own rule for deep-link payloads.
@@ -61,3 +63,5 @@ async def record_contact(update: Update, context: BotContext) -> None:
     )
     if context.contact.created:
         await sync_to_async(billing_grant_trial)(user_id=user.id)
+    elif settings.PROFILE_REFRESH_ON_CONTACT:
+        await sync_to_async(profile_refresh_if_stale)(context.contact.user)

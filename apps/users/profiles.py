@@ -1,0 +1,115 @@
+"""Seed 004's ProfileRotationService: psychological profiles kept fresh by the LLM."""
+
+import hashlib
+import json
+import logging
+import time
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from apps.llm.client import LLMError
+from apps.llm.models import RequestType
+from apps.llm.services import llm_complete
+
+from .models import ProfileRotationRun, TelegramUser, UserActivityLog
+
+logger = logging.getLogger(__name__)
+
+ACTIVE_WINDOW = timedelta(days=30)
+PROFILE_MAX_AGE = timedelta(days=7)
+ANSWER_CACHE_TTL = 24 * 3600
+PROFILE_PROMPT = (
+    "You write short, kind psychological profiles for an AI companion, from what a person did and said. "
+    'Answer with JSON only: {"summary": "<three sentences at most>", "streams": ["<up to five short topic tags>"]}.'
+)
+
+
+def profile_is_stale(user: TelegramUser, now=None) -> bool:
+    updated = (user.markers or {}).get("profile_updated_at")
+    return not updated or updated < ((now or timezone.now()) - PROFILE_MAX_AGE).isoformat()
+
+
+def users_due_for_rotation(now=None) -> QuerySet[TelegramUser]:
+    """Seen in the last 30 days, with no profile or one older than 7 days; oldest profiles first."""
+    now = now or timezone.now()
+    stale = Q(markers__profile_updated_at__isnull=True) | Q(
+        markers__profile_updated_at__lt=(now - PROFILE_MAX_AGE).isoformat()
+    )
+    return TelegramUser.objects.filter(stale, last_seen_date__gte=now - ACTIVE_WINDOW, is_active=True).order_by("id")
+
+
+def _material(user: TelegramUser) -> str:
+    activity = UserActivityLog.objects.filter(user=user).order_by("-timestamp")[:50]
+    lines = [
+        f"{row.timestamp:%Y-%m-%d} {row.activity_type} {json.dumps(row.details, sort_keys=True)}" for row in activity
+    ]
+    session = user.sessions.order_by("-created_at").first()
+    turns = session.conversation_history[-20:] if session else []
+    lines += [f"{turn['role']}: {turn['content']}" for turn in turns]
+    return "\n".join(lines)
+
+
+def profile_refresh(user_id: int) -> bool:
+    """Rebuild one user's profile. The LLM's answer is cached by the hash of the prompt, so the same
+    material is not paid for twice. Raises LLMError or ValueError when it cannot."""
+    user = TelegramUser.objects.get(pk=user_id)
+    material = _material(user)
+    key = "profile-answer:" + hashlib.sha256(f"{PROFILE_PROMPT}\n{material}".encode()).hexdigest()
+    answer = cache.get(key)
+    if answer is None:
+        completion = llm_complete(
+            [{"role": "system", "content": PROFILE_PROMPT}, {"role": "user", "content": material or "(no activity)"}],
+            user_id=user_id,
+            username=user.username,
+            request_type=RequestType.PROFILE_SUMMARY,
+            temperature=0.3,
+            max_tokens=300,
+            json_response=True,
+        )
+        answer = completion.text
+        cache.set(key, answer, ANSWER_CACHE_TTL)
+    parsed = json.loads(answer)
+    summary, streams = parsed["summary"], parsed.get("streams", [])
+    if not isinstance(summary, str) or not isinstance(streams, list):
+        raise ValueError("profile answer has the wrong shape")
+    user.psychological_summary = summary[:2000]
+    user.streams = [str(stream)[:40] for stream in streams][:5]
+    user.markers = {**(user.markers or {}), "profile_updated_at": timezone.now().isoformat()}
+    user.save(update_fields=["psychological_summary", "streams", "markers"])
+    return True
+
+
+def rotate_profiles(*, batch_size: int = 10, pause: float = 5.0) -> ProfileRotationRun:
+    """Refresh every due profile, `batch_size` users at a time with a pause between batches (the LLM
+    rate limit applies too). One user's failure is logged and skipped. The run's figures are stored."""
+    run = ProfileRotationRun.objects.create()
+    due = list(users_due_for_rotation().values_list("id", flat=True))
+    run.selected = len(due)
+    for start in range(0, len(due), batch_size):
+        if start:
+            time.sleep(pause)
+        for user_id in due[start : start + batch_size]:
+            try:
+                profile_refresh(user_id)
+                run.updated += 1
+            except (LLMError, ValueError, KeyError, TypeError) as error:
+                logger.warning("profile of user %s not refreshed: %s", user_id, error)
+                run.failed += 1
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def profile_refresh_if_stale(user: TelegramUser) -> bool:
+    """On contact: a profile older than 7 days is refreshed in the background, once per user a day."""
+    if not profile_is_stale(user):
+        return False
+    if not cache.add(f"profile-refresh:{user.pk}:{timezone.localdate()}", 1, 24 * 3600):
+        return False
+    from .tasks import refresh_profile
+
+    refresh_profile.delay(user.pk)
+    return True
