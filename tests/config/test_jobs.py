@@ -114,3 +114,21 @@ def test_a_job_started_twice_at_once_does_its_work_once():
     assert results.count("done") == 1 and results.count(None) == 3
     assert len(runs) == 1
     assert job() == "done", "the lock is released after the run"
+
+
+def test_run_job_runs_a_scheduled_job_by_hand(settings):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    settings.ANALYTICS_RETENTION_DAYS = 30
+    AnalyticsEvent.objects.create(event_name="bot_started", occurred_at=timezone.now() - timedelta(days=31))
+    listing = StringIO()
+    call_command("run_job", "--list", stdout=listing)
+    assert "purge_events" in listing.getvalue() and "archive_activity" in listing.getvalue()
+    out = StringIO()
+    call_command("run_job", "purge_events", stdout=out)
+    assert "apps.analytics.tasks.purge_events: 1" in out.getvalue()
+    assert not AnalyticsEvent.objects.exists()
+    with pytest.raises(CommandError, match="no single scheduled job"):
+        call_command("run_job", "nothing_like_it", stdout=StringIO())
