@@ -2,13 +2,13 @@
 
 from datetime import timedelta
 
-from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from apps.bot.models import InboxStatus, InboxUpdate
+from apps.llm.ratelimit import redis_client
 
 from .selectors import last_event_time
 
@@ -23,11 +23,9 @@ def _database() -> str:
 
 
 def _broker() -> tuple[str, int | None]:
-    if not settings.REDIS_URL:
+    client = redis_client()
+    if client is None:
         return "none (tasks run in-process)", None
-    from apps.llm.ratelimit import _redis_for
-
-    client = _redis_for(settings.REDIS_URL)
     client.ping()
     return "ok", client.llen("celery")
 

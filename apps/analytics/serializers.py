@@ -1,4 +1,4 @@
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 from rest_framework import serializers
@@ -91,7 +91,3 @@ class EventOutput(serializers.ModelSerializer):
     class Meta:
         model = AnalyticsEvent
         fields = ["id", "event_name", "user_id", "session_id", "properties", "occurred_at", "platform"]
-
-
-def day_start(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))

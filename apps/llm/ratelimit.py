@@ -39,7 +39,7 @@ class RateLimiter:
 
     def wait_ms(self) -> float:
         """Book a slot if one is free now (returns 0), or say how long to wait before asking again."""
-        client = _redis_client()
+        client = redis_client()
         if client is not None:
             return float(client.eval(_GCRA, 1, f"ratelimit:{self.name}", self.interval_ms, self.burst))
         with self._lock:
@@ -66,5 +66,6 @@ def _redis_for(url: str) -> redis.Redis:
     return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
 
 
-def _redis_client() -> redis.Redis | None:
+def redis_client() -> redis.Redis | None:
+    """The project's shared Redis client (REDIS_URL), or None without one."""
     return _redis_for(settings.REDIS_URL) if settings.REDIS_URL else None
