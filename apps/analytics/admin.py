@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import AnalyticsEvent, DailyUsage, DatabaseSizeSnapshot, UserUsageSummary
+from .models import AnalyticsEvent, DailyUsage, DatabaseSizeSnapshot, EventDailyCount, UserUsageSummary
 
 
 @admin.register(AnalyticsEvent)
@@ -58,6 +58,13 @@ class UserUsageSummaryAdmin(ReadOnlyAdmin):
     @admin.display(description="success rate")
     def success(self, obj: UserUsageSummary) -> str:
         return f"{obj.success_rate:.0%}"
+
+
+@admin.register(EventDailyCount)
+class EventDailyCountAdmin(ReadOnlyAdmin):
+    list_display = ["date", "event_name", "events", "users"]
+    list_filter = ["event_name"]
+    date_hierarchy = "date"
 
 
 @admin.register(DatabaseSizeSnapshot)

@@ -1,17 +1,63 @@
 """Retention windows of analytics data and the daily database-size snapshot."""
 
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, Max
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import AnalyticsEvent, DatabaseSizeSnapshot
+from .models import AnalyticsEvent, DatabaseSizeSnapshot, EventDailyCount
+
+
+def _day_start(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _retention_cutoff(retention_days: int | None) -> datetime:
+    return timezone.now() - timedelta(days=retention_days or settings.ANALYTICS_RETENTION_DAYS)
+
+
+def events_rollup(*, retention_days: int | None = None) -> int:
+    """Counts the events of every finished day (UTC) not counted yet into EventDailyCount, recounting the
+    last counted day too (a batch may have been stored after it was counted) unless the purge may have
+    thinned it. Written in one transaction: a day is counted whole or not at all. Returns the days written."""
+    today = timezone.now().astimezone(UTC).date()
+    last = EventDailyCount.objects.aggregate(last=Max("date"))["last"]
+    if last is not None:
+        start = last if _day_start(last) >= _retention_cutoff(retention_days) else last + timedelta(days=1)
+    else:
+        first = AnalyticsEvent.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first()
+        if first is None:
+            return 0
+        start = first.astimezone(UTC).date()
+    counts = (
+        AnalyticsEvent.objects.filter(occurred_at__gte=_day_start(start), occurred_at__lt=_day_start(today))
+        .annotate(day=TruncDate("occurred_at", tzinfo=UTC))
+        .values("day", "event_name")
+        .annotate(events=Count("id"), users=Count("user_id", distinct=True))
+        .order_by()
+    )
+    rows = [
+        EventDailyCount(date=row["day"], event_name=row["event_name"], events=row["events"], users=row["users"])
+        for row in counts
+    ]
+    with transaction.atomic():
+        EventDailyCount.objects.filter(date__gte=start, date__lt=today).delete()
+        EventDailyCount.objects.bulk_create(rows)
+    return len({row.date for row in rows})
 
 
 def events_purge(*, retention_days: int | None = None) -> int:
-    """Raw events older than ANALYTICS_RETENTION_DAYS go; usage rollups (DailyUsage, UserUsageSummary)
-    are kept: they never depended on the raw events."""
-    cutoff = timezone.now() - timedelta(days=retention_days or settings.ANALYTICS_RETENTION_DAYS)
+    """Raw events older than ANALYTICS_RETENTION_DAYS go, but only from days already counted by
+    events_rollup: a day never counted keeps its events until it is. The usage rollups (DailyUsage,
+    UserUsageSummary) never depended on the raw events."""
+    cutoff = _retention_cutoff(retention_days)
+    last_counted = EventDailyCount.objects.aggregate(last=Max("date"))["last"]
+    if last_counted is None:
+        return 0
+    cutoff = min(cutoff, _day_start(last_counted + timedelta(days=1)))
     deleted, _ = AnalyticsEvent.objects.filter(occurred_at__lt=cutoff).delete()
     return deleted
 

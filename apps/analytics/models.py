@@ -80,6 +80,22 @@ class UserUsageSummary(models.Model):
         return (self.total_requests - self.total_errors) / self.total_requests if self.total_requests else 0.0
 
 
+class EventDailyCount(models.Model):
+    """Events per name and day (UTC): what outlives the raw events' retention window."""
+
+    date = models.DateField()
+    event_name = models.CharField(max_length=50)
+    events = models.PositiveIntegerField()
+    users = models.PositiveIntegerField(help_text="distinct users")
+
+    class Meta:
+        ordering = ["-date", "event_name"]
+        constraints = [models.UniqueConstraint(fields=["date", "event_name"], name="event_daily_count_day_name")]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} on {self.date}: {self.events}"
+
+
 class DatabaseSizeSnapshot(models.Model):
     """The database's size, daily: how fast the 1 GB budget fills."""
 

@@ -22,6 +22,8 @@ def store_events(events: list[dict]) -> int:
 @shared_task
 @single_run("purge_events", timeout=3 * 3600)
 def purge_events() -> int:
+    """Counts the finished days first: raw events only go once their days are counted."""
+    jobs.events_rollup()
     return jobs.events_purge()
 
 
