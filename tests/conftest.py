@@ -276,7 +276,8 @@ class WorkerProcess:
 @pytest.fixture
 def start_worker(
     require_services: None, transactional_db: None, fake_bot_api: FakeBotAPI
-) -> Iterator[Callable[[], WorkerProcess]]:
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """Starts real workers on the test database; keyword arguments add to a worker's environment."""
     from config.celery import app as celery_app
 
     database = connection.settings_dict
@@ -294,7 +295,7 @@ def start_worker(
     workers: list[WorkerProcess] = []
     celery_app.conf.task_always_eager = False
     try:
-        yield lambda: workers.append(WorkerProcess(env)) or workers[-1]
+        yield lambda **extra: workers.append(WorkerProcess({**env, **extra})) or workers[-1]
     finally:
         celery_app.conf.task_always_eager = True
         for worker in workers:

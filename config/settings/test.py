@@ -12,8 +12,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 
 TELEGRAM_BOT_TOKEN = "123456:TEST-token"
-# No key: the offline model answers unless a test points the real client at the fake server.
-OPENAI_API_KEY = ""
+# No key: the offline model answers unless a test points the real client at the fake server (a worker
+# process started by a test is pointed there by BOTDESK_TEST_OPENAI_URL; a developer's own key is ignored).
+OPENAI_BASE_URL = env("BOTDESK_TEST_OPENAI_URL", default="")
+OPENAI_API_KEY = "test-key" if OPENAI_BASE_URL else ""
 LLM_TIMEOUT = 2.0
 LLM_RETRY_BASE_DELAY = 0.01
 LLM_RATE_LIMIT = 1000

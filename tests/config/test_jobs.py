@@ -2,21 +2,21 @@
 
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from apps.analytics.jobs import database_size_snapshot, events_purge
-from apps.analytics.models import AnalyticsEvent
+from apps.analytics.jobs import database_size_snapshot, events_purge, events_rollup
+from apps.analytics.models import AnalyticsEvent, EventDailyCount
 from apps.sessions.models import UserSession
 from apps.sessions.services import session_histories_purge
 from apps.users.jobs import activity_archive
 from apps.users.models import TelegramUser, UserActivityLog, UserActivityLogArchive
 from config.celery import app
 from config.locks import single_run
-from tests.conftest import run_concurrently
+from tests.conftest import run_concurrently, wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -49,14 +49,47 @@ def test_archiving_moves_exactly_the_old_rows_of_busy_users(settings):
     assert activity_archive(chunk=100) == 0, "run again: nothing more to move"
 
 
-def test_events_are_purged_to_the_day(settings):
+def test_events_are_purged_to_the_day_once_their_days_are_counted(settings):
     settings.ANALYTICS_RETENTION_DAYS = 365
     now = timezone.now()
     old = AnalyticsEvent.objects.create(event_name="bot_started", occurred_at=now - timedelta(days=365, minutes=1))
     kept = AnalyticsEvent.objects.create(event_name="bot_started", occurred_at=now - timedelta(days=364, hours=23))
+    assert events_purge() == 0, "no day is counted yet: nothing may go"
+    assert events_rollup() > 0
+    counted = list(EventDailyCount.objects.values_list("date", "event_name", "events"))
     assert events_purge() == 1
     assert list(AnalyticsEvent.objects.values_list("pk", flat=True)) == [kept.pk]
     assert not AnalyticsEvent.objects.filter(pk=old.pk).exists()
+    assert list(EventDailyCount.objects.values_list("date", "event_name", "events")) == counted, "counts stay"
+
+
+def _event(name: str, at: datetime, user_id: int | None = None) -> AnalyticsEvent:
+    return AnalyticsEvent.objects.create(event_name=name, occurred_at=at, user_id=user_id)
+
+
+def test_the_rollup_counts_finished_days_once_and_recounts_the_last(settings):
+    settings.ANALYTICS_RETENTION_DAYS = 365
+    today = timezone.now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    two_days_ago, yesterday = today - timedelta(days=2), today - timedelta(days=1)
+    for user_id in (1, 1, 2):
+        _event("bot_started", two_days_ago + timedelta(hours=23, minutes=59), user_id)
+    _event("bot_started", yesterday, 3)
+    _event("payment_completed", yesterday + timedelta(hours=5), None)
+    _event("bot_started", today + timedelta(seconds=1), 4)  # today is not finished: not counted
+
+    assert events_rollup() == 2
+    counts = {(row.date, row.event_name): (row.events, row.users) for row in EventDailyCount.objects.all()}
+    assert counts == {
+        (two_days_ago.date(), "bot_started"): (3, 2),
+        (yesterday.date(), "bot_started"): (1, 1),
+        (yesterday.date(), "payment_completed"): (1, 0),
+    }
+
+    _event("bot_started", yesterday + timedelta(hours=23), 5)  # stored late, after its day was counted
+    assert events_rollup() == 1, "only the last counted day is counted again"
+    assert EventDailyCount.objects.get(date=yesterday.date(), event_name="bot_started").events == 2
+    assert EventDailyCount.objects.get(date=two_days_ago.date(), event_name="bot_started").events == 3
+    assert EventDailyCount.objects.count() == 3
 
 
 def test_completed_sessions_lose_their_turns_after_the_window(settings):
@@ -132,3 +165,27 @@ def test_run_job_runs_a_scheduled_job_by_hand(settings):
     assert not AnalyticsEvent.objects.exists()
     with pytest.raises(CommandError, match="no single scheduled job"):
         call_command("run_job", "nothing_like_it", stdout=StringIO())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_sent_twice_at_once_to_two_real_workers_does_its_work_once(start_worker, llm_api):
+    """Two worker processes each take one copy of the rotation; the shared lock lets one of them run,
+    so every due profile costs one LLM request, not two."""
+    from apps.users.models import ProfileRotationRun
+    from apps.users.tasks import rotate_profiles
+    from tests.fakes.openai import Answer
+    from tests.users.test_profiles import GOOD, _user
+
+    for user_id in range(30, 36):
+        _user(user_id, seen_days_ago=1, profile_days_ago=None)
+    llm_api.then(*[Answer(text=GOOD, delay=0.4) for _ in range(6)])
+    workers = [start_worker(BOTDESK_TEST_OPENAI_URL=llm_api.base_url) for _ in range(2)]
+
+    rotate_profiles.delay(), rotate_profiles.delay()
+    wait_until(lambda: any("already running elsewhere" in worker.output() for worker in workers), timeout=30)
+    wait_until(lambda: ProfileRotationRun.objects.filter(finished_at__isnull=False).exists(), timeout=30)
+
+    assert len(llm_api.requests) == 6, "each due profile was asked for once"
+    run = ProfileRotationRun.objects.get()
+    assert (run.selected, run.updated, run.failed) == (6, 6, 0)
+    assert not TelegramUser.objects.filter(psychological_summary="").exists()

@@ -23,6 +23,7 @@ class Answer:
     usage: dict[str, int] | None = field(default_factory=lambda: {"prompt_tokens": 120, "completion_tokens": 30})
     cached_tokens: int = 0
     model: str | None = None
+    delay: float = 0.0  # seconds before answering: a slow model, well inside the client's timeout
 
 
 @dataclass
@@ -109,6 +110,8 @@ class FakeOpenAI(LoopbackServer):
                 if isinstance(behaviour, Stall):
                     time.sleep(behaviour.seconds)
                     behaviour = Answer()
+                if isinstance(behaviour, Answer) and behaviour.delay:
+                    time.sleep(behaviour.delay)
                 if isinstance(behaviour, Fail):
                     payload = {"error": {"message": f"fake failure {behaviour.status}", "type": "fake", "code": None}}
                     headers = {"retry-after": str(behaviour.retry_after)} if behaviour.retry_after is not None else {}
