@@ -26,7 +26,15 @@ def build_application() -> Application:
         .token(settings.TELEGRAM_BOT_TOKEN)
         .updater(None)
         .context_types(ContextTypes(context=BotContext))
-        .request(HTTPXRequest(connection_pool_size=16, connect_timeout=5, read_timeout=15, write_timeout=15))
+        # Connections open lazily: the pool is sized for a paid broadcast's senders on top of replies.
+        .request(
+            HTTPXRequest(
+                connection_pool_size=16 + settings.BROADCAST_PAID_CONCURRENCY,
+                connect_timeout=5,
+                read_timeout=15,
+                write_timeout=15,
+            )
+        )
     )
     if settings.TELEGRAM_API_BASE_URL:
         base_url = settings.TELEGRAM_API_BASE_URL

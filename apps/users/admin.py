@@ -52,7 +52,7 @@ class TelegramUserAdmin(admin.ModelAdmin):
     readonly_fields = [*FROM_TELEGRAM, "latest_activity", "economics"]
     fieldsets = [
         ("Telegram", {"fields": FROM_TELEGRAM}),
-        ("Status", {"fields": ["is_active", "is_admin"]}),
+        ("Status", {"fields": ["is_active", "is_admin", "staff_account"]}),
         (
             "Profile",
             {

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -37,6 +38,14 @@ class TelegramUser(models.Model):
     is_active = models.BooleanField(default=True, db_index=True, help_text="False once the user blocks the bot")
     source = models.CharField(
         max_length=64, blank=True, db_index=True, help_text="Deep-link payload of the first /start"
+    )
+    staff_account = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="telegram_account",
+        help_text="The staff member who uses this Telegram account (broadcast tests go here)",
     )
 
     class Meta:

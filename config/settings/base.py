@@ -235,7 +235,19 @@ ACTIVITY_ARCHIVE_DAYS = env.int("ACTIVITY_ARCHIVE_DAYS", default=90)
 SESSION_HISTORY_RETENTION_DAYS = env.int("SESSION_HISTORY_RETENTION_DAYS", default=180)
 # A contact whose profile is older than 7 days queues a background refresh (once per user a day).
 PROFILE_REFRESH_ON_CONTACT = env.bool("PROFILE_REFRESH_ON_CONTACT", default=True)
+# Broadcasts: messages per second for all workers together (Telegram's limit is about 30), sender
+# threads per running broadcast, and the paid mode (allow_paid_broadcast) that Telegram lets go to 1000/s.
 BROADCAST_RATE = env.int("BROADCAST_RATE", default=30)
+BROADCAST_CONCURRENCY = env.int("BROADCAST_CONCURRENCY", default=8)
+BROADCAST_PAID_RATE = env.int("BROADCAST_PAID_RATE", default=1000)
+BROADCAST_PAID_CONCURRENCY = env.int("BROADCAST_PAID_CONCURRENCY", default=64)
+BROADCAST_MAX_ATTEMPTS = env.int("BROADCAST_MAX_ATTEMPTS", default=5)
+BROADCAST_RETRY_BASE_DELAY = env.float("BROADCAST_RETRY_BASE_DELAY", default=5.0)
+# A claim older than this belongs to a dead sender (longer than any send can take: 5 + 15 + 15 s of
+# timeouts); a runner silent for this long is taken over; one task sends for this long, then hands over.
+BROADCAST_CLAIM_TIMEOUT = env.int("BROADCAST_CLAIM_TIMEOUT", default=60)
+BROADCAST_STALLED_AFTER = env.int("BROADCAST_STALLED_AFTER", default=60)
+BROADCAST_SLICE_SECONDS = env.int("BROADCAST_SLICE_SECONDS", default=120)
 
 LOGGING = {
     "version": 1,

@@ -128,6 +128,7 @@ def test_every_job_is_scheduled_after_migrate_and_names_a_real_task():
         "apps.sessions.tasks.purge_session_histories": 86400,
         "apps.analytics.tasks.snapshot_database_size": 86400,
         "apps.users.tasks.rotate_profiles": 86400,
+        "apps.broadcast.tasks.dispatch_broadcasts": 30,
     }
     for task, every in expected.items():
         assert scheduled.get(task) == every, task

@@ -1,0 +1,150 @@
+"""What staff do with a broadcast, and the periodic dispatcher. The sending itself is in delivery.py."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.bot import runtime
+from apps.users.models import TelegramUser
+
+from .delivery import send_content
+from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus
+from .selectors import get_users_by_criteria
+
+
+class BroadcastStateError(ValidationError):
+    """The action does not apply to the broadcast as it stands (e.g. pausing a finished one)."""
+
+
+def _audit(broadcast: Broadcast, action: str, staff: AbstractBaseUser | None, note: str = "") -> None:
+    BroadcastAction.objects.create(broadcast=broadcast, action=action, staff=staff, note=note[:255])
+
+
+def _locked(broadcast_id: int, *allowed: str) -> Broadcast:
+    broadcast = Broadcast.objects.select_for_update().get(pk=broadcast_id)
+    if broadcast.status not in allowed:
+        raise BroadcastStateError(f"the broadcast is {broadcast.get_status_display().lower()}")
+    return broadcast
+
+
+def _enqueue_run(broadcast_id: int) -> None:
+    from .tasks import run_broadcast
+
+    transaction.on_commit(lambda: run_broadcast.delay(broadcast_id))
+
+
+def broadcast_start(broadcast_id: int, *, staff: AbstractBaseUser | None = None) -> Broadcast:
+    """Take the segment now (one pending delivery per user) and start sending."""
+    with transaction.atomic():
+        broadcast = _locked(broadcast_id, BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
+        broadcast.full_clean()
+        users = get_users_by_criteria(broadcast.criteria).values_list("id", flat=True)
+        BroadcastDelivery.objects.bulk_create(
+            (BroadcastDelivery(broadcast=broadcast, user_id=user_id) for user_id in users.iterator(chunk_size=5000)),
+            batch_size=5000,
+            ignore_conflicts=True,
+        )
+        broadcast.recipients = BroadcastDelivery.objects.filter(broadcast=broadcast).count()
+        broadcast.status, broadcast.started_at = BroadcastStatus.RUNNING, timezone.now()
+        broadcast.runner, broadcast.heartbeat_at = "", None
+        broadcast.save()
+        _audit(broadcast, "started", staff, f"{broadcast.recipients} recipients")
+        _enqueue_run(broadcast.pk)
+    return broadcast
+
+
+def broadcast_schedule(broadcast_id: int, at, *, staff: AbstractBaseUser | None = None) -> Broadcast:
+    with transaction.atomic():
+        broadcast = _locked(broadcast_id, BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
+        broadcast.status, broadcast.scheduled_at = BroadcastStatus.SCHEDULED, at
+        broadcast.full_clean()
+        broadcast.save()
+        _audit(broadcast, "scheduled", staff, f"for {at:%Y-%m-%d %H:%M %Z}")
+    return broadcast
+
+
+def broadcast_pause(broadcast_id: int, *, staff: AbstractBaseUser | None = None) -> Broadcast:
+    """The runner notices within a second and stops after the messages already on their way."""
+    return _set_status(broadcast_id, BroadcastStatus.PAUSED, "paused", staff, BroadcastStatus.RUNNING)
+
+
+def broadcast_cancel(broadcast_id: int, *, staff: AbstractBaseUser | None = None) -> Broadcast:
+    """Stops for good; deliveries not sent stay pending, so the audit shows who never got it."""
+    return _set_status(
+        broadcast_id,
+        BroadcastStatus.CANCELLED,
+        "cancelled",
+        staff,
+        BroadcastStatus.DRAFT,
+        BroadcastStatus.SCHEDULED,
+        BroadcastStatus.RUNNING,
+        BroadcastStatus.PAUSED,
+    )
+
+
+def broadcast_resume(broadcast_id: int, *, staff: AbstractBaseUser | None = None) -> Broadcast:
+    with transaction.atomic():
+        broadcast = _locked(broadcast_id, BroadcastStatus.PAUSED)
+        # A fresh runner takes over at once; the old one, if still finishing, sees it is no longer its own.
+        broadcast.status, broadcast.runner, broadcast.heartbeat_at = BroadcastStatus.RUNNING, "", None
+        broadcast.save(update_fields=["status", "runner", "heartbeat_at"])
+        _audit(broadcast, "resumed", staff)
+        _enqueue_run(broadcast.pk)
+    return broadcast
+
+
+def _set_status(
+    broadcast_id: int, status: str, action: str, staff: AbstractBaseUser | None, *allowed: str
+) -> Broadcast:
+    with transaction.atomic():
+        broadcast = _locked(broadcast_id, *allowed)
+        broadcast.status = status
+        if status == BroadcastStatus.CANCELLED:
+            broadcast.finished_at = timezone.now()
+        broadcast.save(update_fields=["status", "finished_at"])
+        _audit(broadcast, action, staff)
+    return broadcast
+
+
+def broadcast_send_test(broadcast_id: int, *, staff: AbstractBaseUser) -> TelegramUser:
+    """The message as users will get it, to the staff member's own Telegram account; no delivery row."""
+    broadcast = Broadcast.objects.get(pk=broadcast_id)
+    broadcast.full_clean()
+    account = TelegramUser.objects.filter(staff_account=staff).first()
+    if account is None:
+        raise BroadcastStateError(
+            "your staff account is not linked to a Telegram account: set “staff account” on your Telegram user"
+        )
+    runtime.run(lambda application: send_content(application.bot, broadcast, account.pk), timeout=60)
+    _audit(broadcast, "tested", staff, f"sent to {account}")
+    return account
+
+
+def broadcasts_dispatch() -> dict[str, int]:
+    """Every half minute: start scheduled broadcasts that are due, and hand running broadcasts whose
+    runner went silent (a killed worker) to a new one."""
+    due = Broadcast.objects.filter(status=BroadcastStatus.SCHEDULED, scheduled_at__lte=timezone.now())
+    started = 0
+    for broadcast_id in due.values_list("pk", flat=True):
+        try:
+            broadcast_start(broadcast_id)
+            started += 1
+        except ValidationError as error:  # edited into something invalid, or started meanwhile
+            Broadcast.objects.filter(pk=broadcast_id, status=BroadcastStatus.SCHEDULED).update(
+                status=BroadcastStatus.DRAFT
+            )
+            BroadcastAction.objects.create(broadcast_id=broadcast_id, action="not started", note=str(error)[:255])
+    stalled_before = timezone.now() - timedelta(seconds=settings.BROADCAST_STALLED_AFTER)
+    stalled = Broadcast.objects.filter(status=BroadcastStatus.RUNNING).filter(
+        Q(runner="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stalled_before)
+    )
+    resumed = 0
+    for broadcast_id in stalled.values_list("pk", flat=True):
+        _enqueue_run(broadcast_id)
+        resumed += 1
+    return {"started": started, "resumed": resumed}
