@@ -21,8 +21,8 @@ local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local wait = tat - now - (burst - 1) * interval
-if wait > 0 then return wait end
-redis.call('SET', KEYS[1], tat + interval, 'PX', tat + interval - now + 1000)
+if wait > 0 then return math.ceil(wait) end  -- an integer reply: a fraction would come back as 0
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now + 1000))
 return 0
 """
 
