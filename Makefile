@@ -40,6 +40,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.usage
 	$(BIN)/python -m bench.billing
 	$(BIN)/python -m bench.analytics
+	$(BIN)/python -m bench.broadcast
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .pytest-db.sqlite3* staticfiles

@@ -25,7 +25,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
 
 from apps.analytics.catalogue import Events
 from apps.analytics.services import track
@@ -91,7 +91,7 @@ def broadcast_run(broadcast_id: int) -> str:
         last_beat = time.monotonic()
         if not _beat(broadcast_id, runner) or last_beat > deadline:
             stop.set()  # paused, cancelled, taken over, or the slice is over: finish the messages in hand
-    return _finish(broadcast_id, runner)
+    return _finish(broadcast_id, runner, hand_over=time.monotonic() > deadline)
 
 
 def _pace(broadcast: Broadcast) -> tuple[RateLimiter, int]:
@@ -148,12 +148,12 @@ def _claim(broadcast_id: int) -> tuple[int, int, int] | None:
 def _deliver(broadcast: Broadcast, user_id: int, attempts: int) -> Outcome:
     try:
         message = runtime.run(lambda application: send_content(application.bot, broadcast, user_id))
-    except TelegramError as error:
+    except Exception as error:  # a Telegram answer, or our side failing before the request: never lost
         return outcome_of_error(error, attempts)
     return Outcome(DeliveryStatus.SENT, message_id=message.message_id)
 
 
-def outcome_of_error(error: TelegramError, attempts: int) -> Outcome:
+def outcome_of_error(error: Exception, attempts: int) -> Outcome:
     """What a failed send means for its delivery (and, for a 429, for the whole bot)."""
     now = timezone.now()
     if isinstance(error, RetryAfter):
@@ -230,7 +230,9 @@ def _counters(broadcast_id: int) -> dict[str, int]:
     return {status: counts[status] for status in ("sent", "failed", "blocked", "unconfirmed")}
 
 
-def _finish(broadcast_id: int, runner: str) -> str:
+def _finish(broadcast_id: int, runner: str, *, hand_over: bool) -> str:
+    """Done when nothing is left; after a full slice the next task goes on. Senders that stopped
+    early on an error leave the broadcast to the dispatcher, which retries it within a minute."""
     counts = delivery_counts(broadcast_id)
     counters = _counters(broadcast_id)
     mine = Broadcast.objects.filter(pk=broadcast_id, runner=runner)
@@ -240,7 +242,7 @@ def _finish(broadcast_id: int, runner: str) -> str:
         ):
             return "done"
     mine.update(runner="", heartbeat_at=None, **counters)
-    if Broadcast.objects.filter(pk=broadcast_id, status=BroadcastStatus.RUNNING, runner="").exists():
+    if hand_over and Broadcast.objects.filter(pk=broadcast_id, status=BroadcastStatus.RUNNING, runner="").exists():
         from .tasks import run_broadcast
 
         run_broadcast.delay(broadcast_id)  # the slice is over: the next one in a fresh task

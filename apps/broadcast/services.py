@@ -43,6 +43,8 @@ def broadcast_start(broadcast_id: int, *, staff: AbstractBaseUser | None = None)
     with transaction.atomic():
         broadcast = _locked(broadcast_id, BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
         broadcast.full_clean()
+        if not settings.TELEGRAM_BOT_TOKEN:
+            raise BroadcastStateError("TELEGRAM_BOT_TOKEN is not set: the bot cannot send anything")
         users = get_users_by_criteria(broadcast.criteria).values_list("id", flat=True)
         BroadcastDelivery.objects.bulk_create(
             (BroadcastDelivery(broadcast=broadcast, user_id=user_id) for user_id in users.iterator(chunk_size=5000)),

@@ -214,3 +214,21 @@ def test_invalid_html_is_refused_before_anything_is_sent(bot_api):
     with pytest.raises(ValidationError, match="never closed"):
         services.broadcast_start(broadcast.pk)
     assert Broadcast.objects.get(pk=broadcast.pk).status == "draft" and _chats(bot_api) == []
+
+
+def test_a_long_broadcast_hands_over_to_a_fresh_task_and_still_sends_once(bot_api, settings):
+    settings.BROADCAST_RATE, settings.BROADCAST_SLICE_SECONDS = 10, 0  # every slice ends at its first heartbeat
+    _users(*range(1, 16))
+    broadcast = _broadcast()
+    services.broadcast_start(broadcast.pk)
+    assert sorted(_chats(bot_api)) == list(range(1, 16))
+    assert Broadcast.objects.get(pk=broadcast.pk).status == "done"
+
+
+def test_nothing_starts_without_a_bot_token(bot_api, settings):
+    settings.TELEGRAM_BOT_TOKEN = ""
+    _users(1)
+    broadcast = _broadcast()
+    with pytest.raises(ValidationError, match="TELEGRAM_BOT_TOKEN"):
+        services.broadcast_start(broadcast.pk)
+    assert not BroadcastDelivery.objects.exists()

@@ -8,6 +8,7 @@ import itertools
 import json
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -36,6 +37,7 @@ class Call:
     params: dict[str, Any]
     token: str
     at: float = field(default_factory=time.monotonic)
+    status: int = 0  # the HTTP status it was answered with (0 until answered)
 
 
 @dataclass
@@ -89,6 +91,15 @@ class FakeBotAPI(LoopbackServer):
             self._failures: dict[int, Failure] = {}
             self._delays: dict[str, float] = {}
             self._updates: list[dict[str, Any]] = []
+            self._rate_limit = 0
+            self._accepted: deque[float] = deque()
+
+    def limit_rate(self, per_second: int) -> None:
+        """Enforce Telegram's broadcast limit: a message beyond `per_second` in any one-second window is
+        answered 429 with retry_after 1 (0 = no limit)."""
+        with self._changed:
+            self._rate_limit = per_second
+            self._accepted.clear()
 
     def fail_chat(self, chat_id: int, status: int, *, retry_after: int = 0, times: int | None = None) -> None:
         """Answer calls for this chat with 403 (blocked) or 429 (flood control)."""
@@ -137,6 +148,13 @@ class FakeBotAPI(LoopbackServer):
                     if failure.times <= 0:
                         del self._failures[int(chat_id)]
                 return failure.status, self._error(failure)
+            if self._rate_limit and method in _MESSAGE_METHODS:
+                now = time.monotonic()
+                while self._accepted and self._accepted[0] <= now - 1.0:
+                    self._accepted.popleft()
+                if len(self._accepted) >= self._rate_limit:
+                    return 429, self._error(Failure(status=429, retry_after=1))
+                self._accepted.append(now)
             if method == "getUpdates":
                 offset = params.get("offset") or 0
                 updates = [update for update in self._updates if update["update_id"] >= offset]
@@ -187,13 +205,14 @@ class FakeBotAPI(LoopbackServer):
                 token, _, method = rest.split("?")[0].partition("/")
                 length = int(self.headers.get("Content-Length") or 0)
                 params = _parse_body(self.headers.get("Content-Type", ""), self.rfile.read(length))
+                call = Call(method=method, params=params, token=token)
                 with fake._changed:
-                    fake.calls.append(Call(method=method, params=params, token=token))
+                    fake.calls.append(call)
                     fake._changed.notify_all()
                     delay = fake._delays.get(method, 0)
                 if delay:
                     time.sleep(delay)
-                status, answer = fake._answer(method, params)
-                send_json(self, status, json.dumps(answer).encode())
+                call.status, answer = fake._answer(method, params)
+                send_json(self, call.status, json.dumps(answer).encode())
 
         return Handler

@@ -1,0 +1,97 @@
+"""The broadcast admin: segment preview, validation, the action buttons, live progress, the audit."""
+
+import pytest
+from django.urls import reverse
+
+from apps.broadcast.models import Broadcast, BroadcastAction, BroadcastDelivery
+from apps.users.models import TelegramUser
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def users() -> None:
+    TelegramUser.objects.bulk_create(
+        [
+            TelegramUser(id=n, gender="female" if n % 2 else "male", streams=["career"] if n < 4 else [])
+            for n in range(1, 9)
+        ]
+    )
+
+
+def _add(admin_client, **fields):
+    form = {
+        "title": "Spring news",
+        "text": "<b>Spring</b> is here",
+        "photo": "",
+        "buttons": "[]",
+        "gender": "",
+        "streams": "",
+        "streams_match": "any",
+        "markers": "{}",
+        "language": "",
+        "_continue": "1",
+        "actions-TOTAL_FORMS": "0",
+        "actions-INITIAL_FORMS": "0",
+        **fields,
+    }
+    return admin_client.post(reverse("admin:broadcast_broadcast_add"), form)
+
+
+def test_a_draft_shows_how_many_users_it_reaches(admin_client, users):
+    response = _add(admin_client, gender="female", streams="career, ")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    broadcast = Broadcast.objects.get()
+    assert (broadcast.streams, broadcast.created_by.username) == (["career"], "admin")
+    page = admin_client.get(reverse("admin:broadcast_broadcast_change", args=[broadcast.pk])).content.decode()
+    assert "reaches 2 users now" in page  # female (odd ids) with the career stream: 1 and 3
+    assert "Send a test to me" in page and "Start now" in page
+    assert list(BroadcastAction.objects.values_list("action", "staff__username")) == [("created", "admin")]
+
+
+def test_bad_html_and_bad_buttons_are_refused_in_the_form(admin_client, users):
+    page = _add(admin_client, text="<b>Spring", buttons='[{"text": "Go"}]').content.decode()
+    assert "&lt;b&gt; is never closed" in page and "needs exactly" in page
+    assert not Broadcast.objects.exists()
+
+
+def test_start_from_the_admin_sends_and_the_progress_is_live(admin_client, users, bot_api, settings):
+    settings.BROADCAST_RATE = 500
+    _add(admin_client, gender="male")
+    broadcast = Broadcast.objects.get()
+    act = reverse("admin:broadcast_broadcast_act", args=[broadcast.pk])
+    assert admin_client.post(act, {"action": "start"}).status_code == 302
+
+    assert sorted(int(c.params["chat_id"]) for c in bot_api.calls_to("sendMessage")) == [2, 4, 6, 8]
+    progress = admin_client.get(reverse("admin:broadcast_broadcast_progress", args=[broadcast.pk])).json()
+    assert (progress["status"], progress["recipients"], progress["done"], progress["counts"]["sent"]) == (
+        "done", 4, 4, 4,
+    )  # fmt: skip
+    page = admin_client.get(reverse("admin:broadcast_broadcast_change", args=[broadcast.pk])).content.decode()
+    assert "Done: 4 recipients — 4 sent" in page and "Start now" not in page
+    assert 'name="text"' not in page, "a started broadcast can no longer be edited"
+    results = admin_client.get(
+        reverse("admin:broadcast_broadcastdelivery_changelist"), {"broadcast__id__exact": broadcast.pk}
+    )
+    assert results.status_code == 200 and results.content.decode().count("field-status") >= 4
+    assert admin_client.post(act, {"action": "start"}).status_code == 302
+    assert BroadcastDelivery.objects.count() == 4, "a second start changes nothing"
+    assert list(BroadcastAction.objects.values_list("action", flat=True)) == ["created", "started"]
+
+
+def test_a_test_without_a_linked_account_explains_itself(admin_client, users, bot_api):
+    _add(admin_client)
+    broadcast = Broadcast.objects.get()
+    act = reverse("admin:broadcast_broadcast_act", args=[broadcast.pk])
+    page = admin_client.post(act, {"action": "test"}, follow=True).content.decode()
+    assert "not linked to a Telegram account" in page
+    TelegramUser.objects.filter(pk=5).update(staff_account=broadcast.created_by)
+    page = admin_client.post(act, {"action": "test"}, follow=True).content.decode()
+    assert "Test sent to" in page and [int(c.params["chat_id"]) for c in bot_api.calls_to("sendMessage")] == [5]
+
+
+def test_only_staff_reach_the_actions(client, users):
+    broadcast = Broadcast.objects.create(title="x", text="y")
+    response = client.post(reverse("admin:broadcast_broadcast_act", args=[broadcast.pk]), {"action": "start"})
+    assert response.status_code == 302 and "/login/" in response["Location"]
+    assert Broadcast.objects.get().status == "draft"
