@@ -4,7 +4,9 @@ A Celery publish costs a request as much as a durable INSERT (building the messa
 trip). Callers hand items to a per-process publisher thread instead, which passes whatever queued
 up meanwhile to one `publish_many` call: idle, an item goes out at once; under load, one round
 trip carries many. Used for the webhook's update ids (already stored: one lost with a dying
-process is only late, the inbox sweeper enqueues it again) and for analytics events.
+process is only late, the inbox sweeper enqueues it again) and for analytics events, which may
+also `linger`: wait that long for more before publishing, so a steady trickle (a broadcast's
+30 deliveries a second) becomes one task a second, not thirty.
 """
 
 import atexit
@@ -12,16 +14,19 @@ import logging
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 logger = logging.getLogger(__name__)
+_FLUSH = object()  # put by flush(): publish what is there without lingering
 
 
 class BatchPublisher:
-    def __init__(self, publish_many: Callable[[list[Any]], None], *, max_batch: int = 500) -> None:
+    def __init__(self, publish_many: Callable[[list[Any]], None], *, max_batch: int = 500, linger: float = 0.0) -> None:
         self._publish_many = publish_many
         self._max_batch = max_batch
+        self._linger = linger
         self._reset()
         # A forked child (gunicorn, Celery prefork) inherits no thread: start afresh there.
         os.register_at_fork(after_in_child=self._reset)
@@ -46,16 +51,26 @@ class BatchPublisher:
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything submitted so far has been handed to the broker (or failed)."""
+        if not self._drained.is_set():
+            self._queue.put(_FLUSH)
         return self._drained.wait(timeout)
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            first = self._queue.get()
+            if first is _FLUSH:
+                continue
+            batch = [first]
+            deadline = time.monotonic() + self._linger
             while len(batch) < self._max_batch:
                 try:
-                    batch.append(self._queue.get_nowait())
+                    remaining = deadline - time.monotonic()
+                    item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
                 except queue.Empty:
                     break
+                if item is _FLUSH:
+                    break
+                batch.append(item)
             try:
                 self._publish_many(batch)
             except Exception:

@@ -143,7 +143,7 @@ def _publish_events(events: list[dict[str, Any]]) -> None:
             connection.close()  # this is the publisher's thread: nobody else would close its connection
 
 
-_event_publisher = BatchPublisher(_publish_events, max_batch=1000)
+_event_publisher = BatchPublisher(_publish_events, max_batch=1000, linger=1.0)
 
 
 def events_flush(timeout: float = 5.0) -> bool:

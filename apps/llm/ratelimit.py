@@ -27,6 +27,20 @@ return 0
 """
 
 
+# Books the next slot even if it lies ahead; returns the microseconds until it (0: now). Callers that
+# will wait anyway (a broadcast's senders) sleep exactly that long instead of asking again and again,
+# so no slot is lost to a sleep that overshoots.
+_RESERVE = """
+local now_parts = redis.call('TIME')
+local now = tonumber(now_parts[1]) * 1000 + tonumber(now_parts[2]) / 1000
+local interval = tonumber(ARGV[1])
+local tat = tonumber(redis.call('GET', KEYS[1]) or now)
+if tat < now then tat = now end
+redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now + 1000))
+return math.floor((tat - now) * 1000)
+"""
+
+
 class RateLimiter:
     def __init__(self, name: str, rate: float, *, burst: int = 1) -> None:
         if rate <= 0:
@@ -50,6 +64,18 @@ class RateLimiter:
                 return wait
             self._tat = tat + self.interval_ms
             return 0.0
+
+    def reserve(self) -> float:
+        """Book the next free slot, however far ahead; return the seconds until it (evenly spaced by
+        the rate, no burst)."""
+        client = redis_client()
+        if client is not None:
+            return int(client.eval(_RESERVE, 1, f"ratelimit:{self.name}", self.interval_ms)) / 1_000_000
+        with self._lock:
+            now = time.monotonic() * 1000
+            tat = max(self._tat, now)
+            self._tat = tat + self.interval_ms
+            return (tat - now) / 1000
 
     def acquire(self, timeout: float | None = None) -> bool:
         """Block until a slot is booked; False if that would take longer than `timeout` seconds."""

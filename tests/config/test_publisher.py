@@ -1,5 +1,6 @@
 import os
 import threading
+import time
 
 from config.publisher import BatchPublisher
 
@@ -22,6 +23,20 @@ def test_items_queued_while_a_publish_runs_go_out_together():
     release_first_call.set()
     assert publisher.flush(5)
     assert batches == [[1], [2, 3, 4, 5, 6]]
+
+
+def test_a_lingering_publisher_gathers_a_trickle_and_flush_cuts_the_wait_short():
+    batches: list[list[int]] = []
+    publisher = BatchPublisher(batches.append, linger=30.0)
+    for item in range(5):
+        publisher.submit(item)
+        time.sleep(0.02)
+    assert batches == [], "still lingering"
+    started = time.monotonic()
+    assert publisher.flush(5)
+    assert time.monotonic() - started < 1 and batches == [[0, 1, 2, 3, 4]]
+    publisher.submit(5)
+    assert publisher.flush(5) and batches[-1] == [5]
 
 
 def test_a_failing_publish_is_logged_and_the_thread_goes_on(caplog):

@@ -9,7 +9,11 @@ class LoopbackServer:
     name = "fake"
 
     def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        handler = self._handler_class()
+        # Headers and body go out in two writes: with Nagle's algorithm on, the second waits for the
+        # client's delayed ACK (40 ms) on every keep-alive request. Real servers don't answer that slowly.
+        handler.disable_nagle_algorithm = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
 

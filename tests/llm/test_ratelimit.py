@@ -51,3 +51,17 @@ def test_two_processes_share_the_redis_limit(require_services):
         first.acquire()
         second.acquire()
     assert 40 / (time.monotonic() - started) <= 45
+
+
+@pytest.mark.parametrize("backend", ["process", "redis"])
+def test_reservations_book_evenly_spaced_slots_ahead(backend, settings, request):
+    if backend == "redis":
+        request.getfixturevalue("require_services")
+    else:
+        settings.REDIS_URL = ""
+    limiter = RateLimiter(f"reserve-{backend}-{time.monotonic_ns()}", rate=30)
+    waits = [limiter.reserve() for _ in range(4)]
+    assert waits[0] < 0.005, "the first slot is now"
+    gaps = [later - earlier for earlier, later in zip(waits, waits[1:], strict=False)]
+    assert all(0.030 <= gap <= 0.0345 for gap in gaps), gaps  # 33.3 ms apart, less the time asking took
+    assert limiter.wait_ms() > 90, "the booked slots are taken"
