@@ -122,7 +122,8 @@ class BroadcastAdmin(admin.ModelAdmin):
         )
 
     def act_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        """The buttons of the change page: start, schedule, pause, resume, cancel, send a test to me."""
+        """The buttons of the change page: start, schedule, pause, resume, cancel, send a test to me, send
+        the unconfirmed again."""
         broadcast = get_object_or_404(Broadcast, pk=pk)
         if request.method != "POST" or not self.has_change_permission(request, broadcast):
             return HttpResponse(status=403 if request.method == "POST" else 405)
@@ -142,6 +143,9 @@ class BroadcastAdmin(admin.ModelAdmin):
                     raise ValidationError("set a future “scheduled at” and save first")
                 services.broadcast_schedule(pk, broadcast.scheduled_at, staff=request.user)
                 self.message_user(request, f"{broadcast}: scheduled.")
+            elif action == "resend_unconfirmed":
+                again = services.broadcast_resend_unconfirmed(pk, staff=request.user)
+                self.message_user(request, f"{broadcast}: {again} unconfirmed deliveries go out again.")
             elif action == "test":
                 account = services.broadcast_send_test(pk, staff=request.user)
                 self.message_user(request, f"Test sent to {account}.")

@@ -13,7 +13,7 @@ from apps.bot import runtime
 from apps.users.models import TelegramUser
 
 from .delivery import send_content
-from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus
+from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus, DeliveryStatus
 from .selectors import get_users_by_criteria
 
 
@@ -98,6 +98,24 @@ def broadcast_resume(broadcast_id: int, *, staff: AbstractBaseUser | None = None
         _audit(broadcast, "resumed", staff)
         _enqueue_run(broadcast.pk)
     return broadcast
+
+
+def broadcast_resend_unconfirmed(broadcast_id: int, *, staff: AbstractBaseUser | None = None) -> int:
+    """Staff's call: the unconfirmed deliveries (a sender died between claiming them and hearing from
+    Telegram) go out again. Some of those users may then have the message twice; that is why the engine
+    never does this by itself. Returns how many go again."""
+    with transaction.atomic():
+        broadcast = _locked(broadcast_id, BroadcastStatus.RUNNING, BroadcastStatus.PAUSED, BroadcastStatus.DONE)
+        again = BroadcastDelivery.objects.filter(broadcast=broadcast, status=DeliveryStatus.UNCONFIRMED).update(
+            status=DeliveryStatus.PENDING, next_attempt_at=None
+        )
+        if again and broadcast.status == BroadcastStatus.DONE:
+            broadcast.status, broadcast.finished_at, broadcast.runner = BroadcastStatus.RUNNING, None, ""
+            broadcast.save(update_fields=["status", "finished_at", "runner"])
+        _audit(broadcast, "resent unconfirmed", staff, f"{again} deliveries")
+        if again and broadcast.status == BroadcastStatus.RUNNING:
+            _enqueue_run(broadcast.pk)
+    return again
 
 
 def _set_status(

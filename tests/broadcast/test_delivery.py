@@ -232,3 +232,15 @@ def test_nothing_starts_without_a_bot_token(bot_api, settings):
     with pytest.raises(ValidationError, match="TELEGRAM_BOT_TOKEN"):
         services.broadcast_start(broadcast.pk)
     assert not BroadcastDelivery.objects.exists()
+
+
+def test_staff_may_send_the_unconfirmed_again(bot_api):
+    _users(1, 2)
+    broadcast = _broadcast(status=BroadcastStatus.DONE, recipients=2, sent=1, unconfirmed=1)
+    BroadcastDelivery.objects.create(broadcast=broadcast, user_id=1, status="sent", attempts=1)
+    BroadcastDelivery.objects.create(broadcast=broadcast, user_id=2, status="unconfirmed", attempts=1)
+    assert services.broadcast_resend_unconfirmed(broadcast.pk) == 1
+    assert _chats(bot_api) == [2]
+    broadcast.refresh_from_db()
+    assert (broadcast.status, broadcast.sent, broadcast.unconfirmed) == ("done", 2, 0)
+    assert BroadcastAction.objects.get().note == "1 deliveries"
