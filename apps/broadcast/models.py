@@ -28,7 +28,8 @@ class Broadcast(models.Model):
     user, so each user gets it at most once however the run is stopped and resumed."""
 
     title = models.CharField(max_length=120, help_text="For staff only")
-    text = models.TextField(help_text="Telegram HTML: <b>, <i>, <u>, <s>, <a href>, <code>, <pre>, <blockquote>, …")
+    # No tags in the help text: the admin renders help texts as HTML.
+    text = models.TextField(help_text="Telegram HTML: the tags b, i, u, s, a href, code, pre, blockquote, tg-spoiler")
     photo = models.CharField(max_length=512, blank=True, help_text="A photo's URL or Telegram file_id (optional)")
     buttons = models.JSONField(
         default=list, blank=True, help_text='URL buttons, one row each: [{"text": "Open", "url": "https://…"}]'

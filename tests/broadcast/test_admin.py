@@ -46,6 +46,7 @@ def test_a_draft_shows_how_many_users_it_reaches(admin_client, users):
     page = admin_client.get(reverse("admin:broadcast_broadcast_change", args=[broadcast.pk])).content.decode()
     assert "reaches 2 users now" in page  # female (odd ids) with the career stream: 1 and 3
     assert "Send a test to me" in page and "Start now" in page
+    assert "the tags b, i, u, s" in page, "help texts are HTML in the admin: no tags in them"
     assert list(BroadcastAction.objects.values_list("action", "staff__username")) == [("created", "admin")]
 
 

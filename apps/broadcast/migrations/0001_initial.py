@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('title', models.CharField(help_text='For staff only', max_length=120)),
-                ('text', models.TextField(help_text='Telegram HTML: <b>, <i>, <u>, <s>, <a href>, <code>, <pre>, <blockquote>, …')),
+                ('text', models.TextField(help_text='Telegram HTML: the tags b, i, u, s, a href, code, pre, blockquote, tg-spoiler')),
                 ('photo', models.CharField(blank=True, help_text="A photo's URL or Telegram file_id (optional)", max_length=512)),
                 ('buttons', models.JSONField(blank=True, default=list, help_text='URL buttons, one row each: [{"text": "Open", "url": "https://…"}]')),
                 ('paid', models.BooleanField(default=False, help_text='Paid broadcast (allow_paid_broadcast): up to 1000 messages/s, charged in Stars')),
