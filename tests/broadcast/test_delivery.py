@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.utils import timezone
 
 from apps.analytics.models import AnalyticsEvent
@@ -113,7 +114,13 @@ def test_other_errors_are_retried_with_backoff_then_failed_with_the_error_kept(b
 
 
 def _start_in_background(broadcast: Broadcast) -> threading.Thread:
-    thread = threading.Thread(target=services.broadcast_start, args=(broadcast.pk,))
+    def start() -> None:
+        try:
+            services.broadcast_start(broadcast.pk)
+        finally:
+            connections.close_all()  # this thread's own connection, or the test database outlives the run
+
+    thread = threading.Thread(target=start)
     thread.start()
     return thread
 
