@@ -35,7 +35,7 @@ from apps.bot.flood import flood_hold, flood_wait
 from apps.llm.ratelimit import RateLimiter
 from apps.users.services import user_set_active
 
-from .models import Broadcast, BroadcastDelivery, BroadcastStatus, DeliveryStatus
+from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus, DeliveryStatus
 from .selectors import delivery_counts
 
 logger = logging.getLogger(__name__)
@@ -234,11 +234,11 @@ def _take_over(broadcast_id: int, runner: str) -> bool:
 def _beat(broadcast_id: int, runner: str) -> bool:
     """Still this runner's, still running: say so, and refresh the counters the admin shows."""
     running = Broadcast.objects.filter(pk=broadcast_id, runner=runner, status=BroadcastStatus.RUNNING)
-    return running.update(heartbeat_at=timezone.now(), **_counters(broadcast_id)) == 1
+    return running.update(heartbeat_at=timezone.now(), **_counters(delivery_counts(broadcast_id))) == 1
 
 
-def _counters(broadcast_id: int) -> dict[str, int]:
-    counts = delivery_counts(broadcast_id)
+def _counters(counts: dict[str, int]) -> dict[str, int]:
+    """The Broadcast's counter fields from the deliveries by status."""
     return {status: counts[status] for status in ("sent", "failed", "blocked", "unconfirmed")}
 
 
@@ -246,12 +246,14 @@ def _finish(broadcast_id: int, runner: str, *, hand_over: bool) -> str:
     """Done when nothing is left; after a full slice the next task goes on. Senders that stopped
     early on an error leave the broadcast to the dispatcher, which retries it within a minute."""
     counts = delivery_counts(broadcast_id)
-    counters = _counters(broadcast_id)
+    counters = _counters(counts)
     mine = Broadcast.objects.filter(pk=broadcast_id, runner=runner)
     if counts[DeliveryStatus.PENDING] == 0 and counts[DeliveryStatus.SENDING] == 0:
         if mine.filter(status=BroadcastStatus.RUNNING).update(
             status=BroadcastStatus.DONE, finished_at=timezone.now(), runner="", heartbeat_at=None, **counters
         ):
+            note = ", ".join(f"{number} {status}" for status, number in counters.items() if number)
+            BroadcastAction.objects.create(broadcast_id=broadcast_id, action="finished", note=note)
             return "done"
     mine.update(runner="", heartbeat_at=None, **counters)
     if hand_over and Broadcast.objects.filter(pk=broadcast_id, status=BroadcastStatus.RUNNING, runner="").exists():

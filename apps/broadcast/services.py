@@ -164,7 +164,10 @@ def broadcasts_dispatch() -> dict[str, int]:
         Q(runner="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stalled_before)
     )
     resumed = 0
-    for broadcast_id in stalled.values_list("pk", flat=True):
+    for broadcast_id, runner, heartbeat_at in stalled.values_list("pk", "runner", "heartbeat_at"):
+        if runner:  # not merely waiting for its first task: a runner died
+            note = f"{runner} silent since {heartbeat_at:%H:%M:%S %Z}" if heartbeat_at else runner
+            BroadcastAction.objects.create(broadcast_id=broadcast_id, action="taken over", note=note)
         _enqueue_run(broadcast_id)
         resumed += 1
     return {"started": started, "resumed": resumed}

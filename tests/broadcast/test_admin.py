@@ -77,7 +77,7 @@ def test_start_from_the_admin_sends_and_the_progress_is_live(admin_client, users
     assert results.status_code == 200 and results.content.decode().count("field-status") >= 4
     assert admin_client.post(act, {"action": "start"}).status_code == 302
     assert BroadcastDelivery.objects.count() == 4, "a second start changes nothing"
-    assert list(BroadcastAction.objects.values_list("action", flat=True)) == ["created", "started"]
+    assert list(BroadcastAction.objects.values_list("action", flat=True)) == ["created", "started", "finished"]
 
 
 def test_a_test_without_a_linked_account_explains_itself(admin_client, users, bot_api):

@@ -60,7 +60,10 @@ def test_a_broadcast_reaches_exactly_its_segment_once(bot_api):
     delivered = AnalyticsEvent.objects.filter(event_name="broadcast_delivered")
     assert sorted(delivered.values_list("user_id", flat=True)) == [1, 2, 3]
     assert {e.properties["broadcast_id"] for e in delivered} == {broadcast.pk}
-    assert list(BroadcastAction.objects.values_list("action", flat=True)) == ["started"]
+    assert list(BroadcastAction.objects.values_list("action", "note")) == [
+        ("started", "3 recipients"),
+        ("finished", "3 sent"),
+    ]
 
 
 def test_a_photo_goes_with_its_caption(bot_api):
@@ -143,7 +146,12 @@ def test_pause_stops_sending_and_resume_sends_the_rest_once(bot_api, settings):
     assert sorted(_chats(bot_api)) == list(range(1, 61)), "everyone, once"
     broadcast.refresh_from_db()
     assert (broadcast.status, broadcast.sent) == ("done", 60)
-    assert list(BroadcastAction.objects.values_list("action", flat=True)) == ["started", "paused", "resumed"]
+    assert list(BroadcastAction.objects.values_list("action", flat=True)) == [
+        "started",
+        "paused",
+        "resumed",
+        "finished",
+    ]
 
 
 def test_cancel_stops_sending_for_good(bot_api, settings):
@@ -177,6 +185,7 @@ def test_a_stalled_broadcast_resumes_by_itself_and_never_resends_an_unconfirmed_
 
     assert services.broadcasts_dispatch() == {"started": 0, "resumed": 1}
 
+    assert BroadcastAction.objects.filter(action="taken over", note__startswith="dead silent since").exists()
     assert sorted(_chats(bot_api)) == [3, 4]
     outcome = dict(BroadcastDelivery.objects.values_list("user_id", "status"))
     assert outcome == {1: "sent", 2: "unconfirmed", 3: "sent", 4: "sent"}
@@ -250,4 +259,7 @@ def test_staff_may_send_the_unconfirmed_again(bot_api):
     assert _chats(bot_api) == [2]
     broadcast.refresh_from_db()
     assert (broadcast.status, broadcast.sent, broadcast.unconfirmed) == ("done", 2, 0)
-    assert BroadcastAction.objects.get().note == "1 deliveries"
+    assert list(BroadcastAction.objects.values_list("action", "note")) == [
+        ("resent unconfirmed", "1 deliveries"),
+        ("finished", "2 sent"),
+    ]
