@@ -12,32 +12,20 @@ from functools import cache
 import redis
 from django.conf import settings
 
-# Books a slot at Redis' own clock; returns 0 (go) or the milliseconds to wait before asking again.
+# Books a slot at Redis' own clock. Returns the microseconds until the slot: 0 when booked now; more
+# when not booked (ask again then), or, with ARGV[3] = 1 (reserve), booked ahead all the same.
+# Replies are integers: a fraction of a millisecond would come back as 0.
 _GCRA = """
 local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + math.floor(tonumber(now_parts[2]) / 1000)
+local now = tonumber(now_parts[1]) * 1000 + tonumber(now_parts[2]) / 1000
 local interval = tonumber(ARGV[1])
 local burst = tonumber(ARGV[2])
 local tat = tonumber(redis.call('GET', KEYS[1]) or now)
 if tat < now then tat = now end
 local wait = tat - now - (burst - 1) * interval
-if wait > 0 then return math.ceil(wait) end  -- an integer reply: a fraction would come back as 0
+if wait > 0 and ARGV[3] == '0' then return math.ceil(wait * 1000) end
 redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now + 1000))
-return 0
-"""
-
-
-# Books the next slot even if it lies ahead; returns the microseconds until it (0: now). Callers that
-# will wait anyway (a broadcast's senders) sleep exactly that long instead of asking again and again,
-# so no slot is lost to a sleep that overshoots.
-_RESERVE = """
-local now_parts = redis.call('TIME')
-local now = tonumber(now_parts[1]) * 1000 + tonumber(now_parts[2]) / 1000
-local interval = tonumber(ARGV[1])
-local tat = tonumber(redis.call('GET', KEYS[1]) or now)
-if tat < now then tat = now end
-redis.call('SET', KEYS[1], tat + interval, 'PX', math.ceil(tat + interval - now + 1000))
-return math.floor((tat - now) * 1000)
+return math.max(0, math.floor(wait * 1000))
 """
 
 
@@ -53,29 +41,28 @@ class RateLimiter:
 
     def wait_ms(self) -> float:
         """Book a slot if one is free now (returns 0), or say how long to wait before asking again."""
+        return self._book(reserve=False)
+
+    def reserve(self) -> float:
+        """Book the next free slot, however far ahead, and return the seconds until it. Callers that
+        will wait anyway (a broadcast's senders) sleep exactly that long instead of asking again and
+        again, so no slot is lost to a sleep that overshoots."""
+        return self._book(reserve=True) / 1000
+
+    def _book(self, *, reserve: bool) -> float:
+        """Milliseconds until the slot; booked if that is 0, or whenever `reserve`."""
         client = redis_client()
         if client is not None:
-            return float(client.eval(_GCRA, 1, f"ratelimit:{self.name}", self.interval_ms, self.burst))
+            key = f"ratelimit:{self.name}"
+            return client.eval(_GCRA, 1, key, self.interval_ms, self.burst, int(reserve)) / 1000
         with self._lock:
             now = time.monotonic() * 1000
             tat = max(self._tat, now)
             wait = tat - now - (self.burst - 1) * self.interval_ms
-            if wait > 0:
+            if wait > 0 and not reserve:
                 return wait
             self._tat = tat + self.interval_ms
-            return 0.0
-
-    def reserve(self) -> float:
-        """Book the next free slot, however far ahead; return the seconds until it (evenly spaced by
-        the rate, no burst)."""
-        client = redis_client()
-        if client is not None:
-            return int(client.eval(_RESERVE, 1, f"ratelimit:{self.name}", self.interval_ms)) / 1_000_000
-        with self._lock:
-            now = time.monotonic() * 1000
-            tat = max(self._tat, now)
-            self._tat = tat + self.interval_ms
-            return (tat - now) / 1000
+            return max(0.0, wait)
 
     def acquire(self, timeout: float | None = None) -> bool:
         """Block until a slot is booked; False if that would take longer than `timeout` seconds."""
