@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from apps.journey.models import JourneyStage
 
 from . import services
-from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus
+from .models import FINAL_STATUSES, Broadcast, BroadcastAction, BroadcastDelivery, DeliveryStatus
 from .selectors import delivery_counts, get_users_by_criteria
 
 SEGMENT = [
@@ -84,13 +84,14 @@ class BroadcastAdmin(admin.ModelAdmin):
     def progress(self, obj: Broadcast) -> str:
         if obj.pk is None:
             return "–"
+        progress = _progress(obj)
         return format_html(
             '<div id="broadcast-progress" data-url="{}"><progress max="{}" value="{}"></progress> '
             '<span class="counters">{}</span></div>',
             reverse("admin:broadcast_broadcast_progress", args=[obj.pk]),
             max(obj.recipients, 1),
-            obj.sent + obj.failed + obj.blocked + obj.unconfirmed,
-            _counters_text(obj.status, obj.recipients, delivery_counts(obj.pk)),
+            progress["done"],
+            progress["text"],
         )
 
     def save_model(self, request: HttpRequest, obj: Broadcast, form, change: bool) -> None:
@@ -109,17 +110,7 @@ class BroadcastAdmin(admin.ModelAdmin):
         ]
 
     def progress_view(self, request: HttpRequest, pk: int) -> JsonResponse:
-        broadcast = get_object_or_404(Broadcast, pk=pk)
-        counts = delivery_counts(pk)
-        return JsonResponse(
-            {
-                "status": broadcast.status,
-                "recipients": broadcast.recipients,
-                "done": sum(counts[s] for s in ("sent", "failed", "blocked", "unconfirmed")),
-                "counts": counts,
-                "text": _counters_text(broadcast.status, broadcast.recipients, counts),
-            }
-        )
+        return JsonResponse(_progress(get_object_or_404(Broadcast, pk=pk)))
 
     def act_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """The buttons of the change page: start, schedule, pause, resume, cancel, send a test to me, send
@@ -158,11 +149,19 @@ class BroadcastAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:broadcast_broadcast_change", args=[pk]))
 
 
-def _counters_text(status: str, recipients: int, counts: dict[str, int]) -> str:
-    parts = [
-        f"{counts[name]} {name}" for name in ("sent", "failed", "blocked", "unconfirmed", "pending") if counts[name]
-    ]
-    return f"{BroadcastStatus(status).label}: {recipients} recipients" + (f" — {', '.join(parts)}" if parts else "")
+def _progress(broadcast: Broadcast) -> dict:
+    """What the change page shows and polls: the deliveries as they stand, not the counters of the last
+    heartbeat."""
+    counts = delivery_counts(broadcast.pk)
+    parts = [f"{counts[name]} {name}" for name in (*FINAL_STATUSES, DeliveryStatus.PENDING) if counts[name]]
+    text = f"{broadcast.get_status_display()}: {broadcast.recipients} recipients"
+    return {
+        "status": broadcast.status,
+        "recipients": broadcast.recipients,
+        "done": sum(counts[name] for name in FINAL_STATUSES),
+        "counts": counts,
+        "text": text + (f" — {', '.join(parts)}" if parts else ""),
+    }
 
 
 @admin.register(BroadcastDelivery)

@@ -21,7 +21,7 @@ from functools import cache
 import httpx
 from django.conf import settings
 from django.db import connection, connections
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.constants import ParseMode
@@ -35,8 +35,8 @@ from apps.bot.flood import flood_hold, flood_wait
 from apps.llm.ratelimit import RateLimiter
 from apps.users.services import user_set_active
 
-from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus, DeliveryStatus
-from .selectors import delivery_counts
+from .models import FINAL_STATUSES, Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus, DeliveryStatus
+from .selectors import broadcasts_without_live_runner, delivery_counts
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 1.0
@@ -224,11 +224,8 @@ def deliveries_mark_unconfirmed(broadcast_id: int) -> int:
 
 
 def _take_over(broadcast_id: int, runner: str) -> bool:
-    now = timezone.now()
-    stalled = now - timedelta(seconds=settings.BROADCAST_STALLED_AFTER)
-    free = Q(runner="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stalled)
-    taken = Broadcast.objects.filter(free, pk=broadcast_id, status=BroadcastStatus.RUNNING)
-    return taken.update(runner=runner, heartbeat_at=now) == 1
+    free = broadcasts_without_live_runner().filter(pk=broadcast_id, status=BroadcastStatus.RUNNING)
+    return free.update(runner=runner, heartbeat_at=timezone.now()) == 1
 
 
 def _beat(broadcast_id: int, runner: str) -> bool:
@@ -239,7 +236,7 @@ def _beat(broadcast_id: int, runner: str) -> bool:
 
 def _counters(counts: dict[str, int]) -> dict[str, int]:
     """The Broadcast's counter fields from the deliveries by status."""
-    return {status: counts[status] for status in ("sent", "failed", "blocked", "unconfirmed")}
+    return {status: counts[status] for status in FINAL_STATUSES}
 
 
 def _finish(broadcast_id: int, runner: str, *, hand_over: bool) -> str:

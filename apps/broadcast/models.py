@@ -147,6 +147,10 @@ class DeliveryStatus(models.TextChoices):
     UNCONFIRMED = "unconfirmed", "Unconfirmed"
 
 
+# Where a delivery ends up; the Broadcast keeps a counter of each.
+FINAL_STATUSES = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.BLOCKED, DeliveryStatus.UNCONFIRMED)
+
+
 class BroadcastDelivery(models.Model):
     broadcast = models.ForeignKey(Broadcast, on_delete=models.CASCADE, related_name="deliveries", db_index=False)
     user = models.ForeignKey(TelegramUser, on_delete=models.CASCADE, related_name="+", db_index=False)

@@ -3,6 +3,7 @@
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import BooleanField, Count, Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import RawSQL
@@ -12,7 +13,7 @@ from django.utils import timezone
 from apps.billing.models import Payment
 from apps.users.models import TelegramUser
 
-from .models import BroadcastDelivery, DeliveryStatus
+from .models import Broadcast, BroadcastDelivery, DeliveryStatus
 
 CRITERIA = {
     "gender", "journey_stages", "streams", "streams_match", "markers", "language", "last_seen_within_days",
@@ -83,3 +84,9 @@ def delivery_counts(broadcast_id: int) -> dict[str, int]:
         .values_list("status", "n")
     )
     return {status: counts.get(status, 0) for status in DeliveryStatus.values}
+
+
+def broadcasts_without_live_runner() -> QuerySet[Broadcast]:
+    """Broadcasts nobody is sending: no runner yet, or one silent for BROADCAST_STALLED_AFTER seconds."""
+    stalled_before = timezone.now() - timedelta(seconds=settings.BROADCAST_STALLED_AFTER)
+    return Broadcast.objects.filter(Q(runner="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stalled_before))

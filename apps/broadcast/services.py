@@ -1,12 +1,9 @@
 """What staff do with a broadcast, and the periodic dispatcher. The sending itself is in delivery.py."""
 
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from apps.bot import runtime
@@ -14,7 +11,7 @@ from apps.users.models import TelegramUser
 
 from .delivery import send_content
 from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus, DeliveryStatus
-from .selectors import get_users_by_criteria
+from .selectors import broadcasts_without_live_runner, get_users_by_criteria
 
 
 class BroadcastStateError(ValidationError):
@@ -159,10 +156,7 @@ def broadcasts_dispatch() -> dict[str, int]:
                 status=BroadcastStatus.DRAFT
             )
             BroadcastAction.objects.create(broadcast_id=broadcast_id, action="not started", note=str(error)[:255])
-    stalled_before = timezone.now() - timedelta(seconds=settings.BROADCAST_STALLED_AFTER)
-    stalled = Broadcast.objects.filter(status=BroadcastStatus.RUNNING).filter(
-        Q(runner="") | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=stalled_before)
-    )
+    stalled = broadcasts_without_live_runner().filter(status=BroadcastStatus.RUNNING)
     resumed = 0
     for broadcast_id, runner, heartbeat_at in stalled.values_list("pk", "runner", "heartbeat_at"):
         if runner:  # not merely waiting for its first task: a runner died
