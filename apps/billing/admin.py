@@ -9,25 +9,16 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from config.admin import PermanentRecordAdmin
+
 from .exceptions import BillingError
 from .forms import BalanceAdjustmentForm
 from .models import Balance, CreditPackage, DebugLog, GenerationLog, Operation, OperationType, Payment, PricePlan
 from .services import ledger_apply, payment_refund
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
 @admin.register(Balance)
-class BalanceAdmin(ReadOnly):
+class BalanceAdmin(PermanentRecordAdmin):
     list_display = ["user", "amount", "updated_at", "adjust_link"]
     search_fields = ["=user__id", "user__username"]
     list_select_related = ["user"]
@@ -85,7 +76,7 @@ class _Echo:
 
 
 @admin.register(Operation)
-class OperationAdmin(ReadOnly):
+class OperationAdmin(PermanentRecordAdmin):
     list_display = ["id", "created_at", "user", "type", "amount", "balance_after", "model", "staff", "reason"]
     list_filter = ["type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "user__username", "reason"]
@@ -132,7 +123,7 @@ class OperationAdmin(ReadOnly):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnly):
+class PaymentAdmin(PermanentRecordAdmin):
     list_display = ["created_at", "user", "package", "stars", "credits", "status", "refunded_at", "refunded_by"]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "telegram_payment_charge_id"]
@@ -167,12 +158,12 @@ class CreditPackageAdmin(admin.ModelAdmin):
 
 
 @admin.register(GenerationLog)
-class GenerationLogAdmin(ReadOnly):
+class GenerationLogAdmin(PermanentRecordAdmin):
     list_display = ["created_at", "user", "model", "result_url", "error"]
     list_filter = ["model"]
 
 
 @admin.register(DebugLog)
-class DebugLogAdmin(ReadOnly):
+class DebugLogAdmin(PermanentRecordAdmin):
     list_display = ["created_at", "level", "message"]
     list_filter = ["level"]

@@ -2,24 +2,20 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from config.admin import ReadOnlyAdmin
+
 from .models import InboxStatus, InboxUpdate
 from .services import inbox_replay
 
 
 @admin.register(InboxUpdate)
-class InboxUpdateAdmin(admin.ModelAdmin):
+class InboxUpdateAdmin(ReadOnlyAdmin):
     list_display = ["update_id", "update_type", "status", "attempts", "received_at", "processed_at"]
     list_filter = ["status", "update_type", ("received_at", admin.DateFieldListFilter)]
     search_fields = ["=update_id"]
     readonly_fields = [field.name for field in InboxUpdate._meta.fields]
     actions = ["replay"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: InboxUpdate | None = None) -> bool:
-        return False
 
     def has_replay_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("bot.change_inboxupdate")

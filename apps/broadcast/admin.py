@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.journey.models import JourneyStage
+from config.admin import PermanentRecordAdmin
 
 from . import services
 from .models import FINAL_STATUSES, Broadcast, BroadcastAction, BroadcastDelivery, DeliveryStatus
@@ -165,7 +166,7 @@ def _progress(broadcast: Broadcast) -> dict:
 
 
 @admin.register(BroadcastDelivery)
-class BroadcastDeliveryAdmin(admin.ModelAdmin):
+class BroadcastDeliveryAdmin(PermanentRecordAdmin):
     """The result per user, read-only."""
 
     list_display = ["broadcast", "user", "status", "attempts", "sent_at", "message_id", "error"]
@@ -173,12 +174,3 @@ class BroadcastDeliveryAdmin(admin.ModelAdmin):
     search_fields = ["=user__id", "user__username"]
     list_select_related = ["broadcast", "user"]
     show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False

@@ -3,11 +3,13 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
+from config.admin import ReadOnlyAdmin
+
 from .models import BotPersona, LLMRequest, ModelPrice
 
 
 @admin.register(LLMRequest)
-class LLMRequestAdmin(admin.ModelAdmin):
+class LLMRequestAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "request_type", "provider", "model", "status", "tokens", "cost",
                     "latency_ms", "attempts"]  # fmt: skip
     list_filter = ["status", "request_type", "provider", "model", ("created_at", admin.DateFieldListFilter)]
@@ -17,12 +19,6 @@ class LLMRequestAdmin(admin.ModelAdmin):
     raw_id_fields = ["user", "session"]
     show_full_result_count = False
     change_list_template = "admin/llm/llmrequest/change_list.html"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: LLMRequest | None = None) -> bool:
-        return False
 
     @admin.display(description="tokens", ordering="total_tokens")
     def tokens(self, obj: LLMRequest) -> str:

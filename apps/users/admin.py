@@ -5,6 +5,7 @@ from django.utils.safestring import SafeString
 
 from apps.billing.selectors import user_economics
 from apps.billing.services import get_user_balance
+from config.admin import ReadOnlyAdmin
 
 from .models import ProfileRotationRun, TelegramUser, UserActivityLog, UserActivityLogArchive
 from .selectors import user_latest_activity
@@ -94,7 +95,7 @@ class TelegramUserAdmin(admin.ModelAdmin):
         return SafeString(render_to_string("admin/users/latest_activity.html", {"rows": rows}))
 
 
-class ActivityAdmin(admin.ModelAdmin):
+class ActivityAdmin(ReadOnlyAdmin):
     list_display = ["timestamp", "user", "activity_type", "chat_id"]
     list_filter = ["activity_type", ("timestamp", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "user__username"]
@@ -102,23 +103,11 @@ class ActivityAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     show_full_result_count = False
 
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
 
 admin.site.register(UserActivityLog, ActivityAdmin)
 admin.site.register(UserActivityLogArchive, ActivityAdmin)
 
 
 @admin.register(ProfileRotationRun)
-class ProfileRotationRunAdmin(admin.ModelAdmin):
+class ProfileRotationRunAdmin(ReadOnlyAdmin):
     list_display = ["started_at", "finished_at", "selected", "updated", "failed"]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
