@@ -17,7 +17,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from telegram.request import HTTPXRequest
 
 from bench.common import ROOT, bench_environment, copy_users, drop_database, recreate_database
 from tests.fakes.telegram import FakeBotAPI
+from tests.workers import WorkerProcess
 
 TOKEN = "123456:BENCH"
 
@@ -38,39 +38,6 @@ def prepare(database_url: str, users: int) -> None:
     with psycopg.connect(database_url, autocommit=True) as connection, connection.cursor() as cursor:
         copy_users(cursor, users, datetime.now(UTC))
         cursor.execute("UPDATE users_telegramuser SET gender = CASE WHEN id % 2 = 0 THEN 'female' ELSE 'male' END")
-
-
-def start_workers(env: dict[str, str], count: int) -> list[subprocess.Popen]:
-    workers = []
-    for n in range(count):
-        log = tempfile.NamedTemporaryFile("w+", prefix=f"bench-worker-{n}-", suffix=".log", delete=False)
-        workers.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "config",
-                    "worker",
-                    "--pool=prefork",
-                    "--concurrency=1",
-                    "--without-gossip",
-                    "--without-mingle",
-                    "--without-heartbeat",
-                    "--loglevel=WARNING",
-                    "-n",
-                    f"bench{n}@%h",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )  # fmt: skip
-        )
-    time.sleep(8)  # both workers connected and waiting
-    return workers
 
 
 def run_botdesk(fake: FakeBotAPI, users: int) -> dict[str, float]:
@@ -149,7 +116,7 @@ def main() -> None:
     )
     os.environ.update(env)
     recreate_database(database_url)
-    workers: list[subprocess.Popen] = []
+    workers: list[WorkerProcess] = []
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
         prepare(database_url, args.users)
@@ -160,7 +127,7 @@ def main() -> None:
         fake.reset()
         fake.limit_rate(args.limit)
 
-        workers = start_workers(env, 2)
+        workers = [WorkerProcess(env) for _ in range(2)]
         print(f"sending {args.users:,} messages (two broadcasts, two workers) at a limit of {args.limit}/s …")
         ours = run_botdesk(fake, args.users)
         print(f"\nfake Bot API limit: {args.limit} messages/s in any one-second window (429 above it)")
@@ -185,9 +152,7 @@ def main() -> None:
             print(f"  [{'met' if met else 'MISSED'}] {label}")
     finally:
         for worker in workers:
-            os.killpg(worker.pid, 15)
-        for worker in workers:
-            worker.wait(timeout=60)
+            worker.stop()
         from django.db import connections
 
         connections.close_all()

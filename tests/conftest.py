@@ -2,9 +2,6 @@ import importlib
 import itertools
 import json
 import os
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +17,7 @@ from django.test import Client
 from apps.bot import runtime
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeBotAPI
+from tests.workers import WorkerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPTURED_UPDATES = Path(__file__).resolve().parent / "fixtures" / "telegram-updates"
@@ -206,71 +204,6 @@ def require_postgres() -> None:
 @pytest.fixture
 def require_services(require_postgres: None) -> None:
     _require(bool(os.environ.get("REDIS_URL")), "needs Redis (REDIS_URL): the second leg of .ci/run")
-
-
-class WorkerProcess:
-    """A real `celery worker` in its own process group, on the test database."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.log = tempfile.NamedTemporaryFile("w+", prefix="celery-worker-", suffix=".log", delete=False)
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=prefork",
-                "--concurrency=1",
-                "--without-gossip",
-                "--without-mingle",
-                "--without-heartbeat",
-                "--loglevel=INFO",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_until(self._ready, timeout=60)
-
-    def _ready(self) -> bool:
-        if self.process.poll() is not None:
-            pytest.fail(f"celery worker exited early:\n{self.output()}")
-        return "ready." in self.output()
-
-    def output(self) -> str:
-        return Path(self.log.name).read_text()
-
-    def kill(self) -> None:
-        """SIGKILL the whole worker: main process and pool children, no chance to clean up."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, 9)
-            self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        """Warm shutdown; then make sure no pool child outlives it (each holds a database connection)."""
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, 15)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        deadline = time.monotonic() + 10
-        while self._group_alive() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if self._group_alive():
-            os.killpg(self.process.pid, 9)
-        Path(self.log.name).unlink(missing_ok=True)
-
-    def _group_alive(self) -> bool:
-        try:
-            os.killpg(self.process.pid, 0)
-        except ProcessLookupError:
-            return False
-        return True
 
 
 @pytest.fixture
