@@ -226,6 +226,9 @@ def start_worker(
         "TELEGRAM_API_BASE_URL": fake_bot_api.base_url,
     }
     workers: list[WorkerProcess] = []
+    # What an earlier test's workers handed to the broker as they stopped (events lingering in their
+    # publisher, say) belongs to that test: it must not land in this test's database.
+    celery_app.control.purge()
     celery_app.conf.task_always_eager = False
     try:
         yield lambda **extra: workers.append(WorkerProcess({**env, **extra})) or workers[-1]
