@@ -116,27 +116,29 @@ def test_other_errors_are_retried_with_backoff_then_failed_with_the_error_kept(b
     assert "Fake failure" in BroadcastDelivery.objects.get(broadcast=broadcast, user_id=3).error
 
 
-def _start_in_background(broadcast: Broadcast) -> threading.Thread:
+def _stopped_mid_run(bot_api, settings, stop, *, after: int) -> tuple[Broadcast, int]:
+    """A broadcast to 60 users at 40/s, stopped by `stop(broadcast_id)` once `after` messages went out.
+    Returns it and how many messages had gone when its run returned."""
+    settings.BROADCAST_RATE = 40
+    _users(*range(1, 61))
+    broadcast = _broadcast()
+
     def start() -> None:
         try:
             services.broadcast_start(broadcast.pk)
         finally:
             connections.close_all()  # this thread's own connection, or the test database outlives the run
 
-    thread = threading.Thread(target=start)
-    thread.start()
-    return thread
+    run = threading.Thread(target=start)
+    run.start()
+    bot_api.wait_for("sendMessage", after)
+    stop(broadcast.pk)
+    run.join(timeout=20)
+    return broadcast, len(_chats(bot_api))
 
 
 def test_pause_stops_sending_and_resume_sends_the_rest_once(bot_api, settings):
-    settings.BROADCAST_RATE = 40
-    _users(*range(1, 61))
-    broadcast = _broadcast()
-    run = _start_in_background(broadcast)
-    bot_api.wait_for("sendMessage", 10)
-    services.broadcast_pause(broadcast.pk)
-    run.join(timeout=20)
-    sent_when_paused = len(_chats(bot_api))
+    broadcast, sent_when_paused = _stopped_mid_run(bot_api, settings, services.broadcast_pause, after=10)
     time.sleep(0.5)
     assert len(_chats(bot_api)) == sent_when_paused < 60, "nothing more after the pause"
     broadcast.refresh_from_db()
@@ -155,14 +157,7 @@ def test_pause_stops_sending_and_resume_sends_the_rest_once(bot_api, settings):
 
 
 def test_cancel_stops_sending_for_good(bot_api, settings):
-    settings.BROADCAST_RATE = 40
-    _users(*range(1, 61))
-    broadcast = _broadcast()
-    run = _start_in_background(broadcast)
-    bot_api.wait_for("sendMessage", 5)
-    services.broadcast_cancel(broadcast.pk)
-    run.join(timeout=20)
-    count = len(_chats(bot_api))
+    broadcast, count = _stopped_mid_run(bot_api, settings, services.broadcast_cancel, after=5)
     assert services.broadcasts_dispatch() == {"started": 0, "resumed": 0}
     time.sleep(0.3)
     assert len(_chats(bot_api)) == count < 60
