@@ -19,12 +19,16 @@ def _retention_cutoff(retention_days: int | None) -> datetime:
     return timezone.now() - timedelta(days=retention_days or settings.ANALYTICS_RETENTION_DAYS)
 
 
+def _last_counted_day() -> date | None:
+    return EventDailyCount.objects.aggregate(last=Max("date"))["last"]
+
+
 def events_rollup(*, retention_days: int | None = None) -> int:
     """Counts the events of every finished day (UTC) not counted yet into EventDailyCount, recounting the
     last counted day too (a batch may have been stored after it was counted) unless the purge may have
     thinned it. Written in one transaction: a day is counted whole or not at all. Returns the days written."""
     today = timezone.now().astimezone(UTC).date()
-    last = EventDailyCount.objects.aggregate(last=Max("date"))["last"]
+    last = _last_counted_day()
     if last is not None:
         start = last if _day_start(last) >= _retention_cutoff(retention_days) else last + timedelta(days=1)
     else:
@@ -54,7 +58,7 @@ def events_purge(*, retention_days: int | None = None) -> int:
     events_rollup: a day never counted keeps its events until it is. The usage rollups (DailyUsage,
     UserUsageSummary) never depended on the raw events."""
     cutoff = _retention_cutoff(retention_days)
-    last_counted = EventDailyCount.objects.aggregate(last=Max("date"))["last"]
+    last_counted = _last_counted_day()
     if last_counted is None:
         return 0
     cutoff = min(cutoff, _day_start(last_counted + timedelta(days=1)))
