@@ -96,3 +96,29 @@ def test_only_staff_reach_the_actions(client, users):
     response = client.post(reverse("admin:broadcast_broadcast_act", args=[broadcast.pk]), {"action": "start"})
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert Broadcast.objects.get().status == "draft"
+
+
+def test_schedule_needs_a_future_time_and_is_audited(admin_client, users):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    _add(admin_client)
+    broadcast = Broadcast.objects.get()
+    act = reverse("admin:broadcast_broadcast_act", args=[broadcast.pk])
+    page = admin_client.post(act, {"action": "schedule"}, follow=True).content.decode()
+    assert "set a future" in page and Broadcast.objects.get().status == "draft"
+    Broadcast.objects.filter(pk=broadcast.pk).update(scheduled_at=timezone.now() + timedelta(hours=2))
+    admin_client.post(act, {"action": "schedule"})
+    assert Broadcast.objects.get().status == "scheduled"
+    assert BroadcastAction.objects.filter(action="scheduled", staff__username="admin").exists()
+
+
+def test_the_unconfirmed_go_again_only_when_staff_ask(admin_client, users, bot_api):
+    broadcast = Broadcast.objects.create(title="x", text="y", status="done", recipients=1, unconfirmed=1)
+    BroadcastDelivery.objects.create(broadcast=broadcast, user_id=1, status="unconfirmed", attempts=1)
+    change = reverse("admin:broadcast_broadcast_change", args=[broadcast.pk])
+    assert "Send the 1 unconfirmed again" in admin_client.get(change).content.decode()
+    admin_client.post(reverse("admin:broadcast_broadcast_act", args=[broadcast.pk]), {"action": "resend_unconfirmed"})
+    assert [int(c.params["chat_id"]) for c in bot_api.calls_to("sendMessage")] == [1]
+    assert BroadcastDelivery.objects.get().status == "sent"

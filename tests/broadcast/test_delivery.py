@@ -258,3 +258,22 @@ def test_staff_may_send_the_unconfirmed_again(bot_api):
         ("resent unconfirmed", "1 deliveries"),
         ("finished", "2 sent"),
     ]
+
+
+def test_a_timeout_after_the_request_left_is_unconfirmed_but_one_that_never_left_is_retried(settings):
+    import httpx
+    from telegram.error import TimedOut
+
+    from apps.broadcast.delivery import outcome_of_error
+
+    def timed_out(cause: Exception) -> TimedOut:
+        try:
+            raise TimedOut() from cause
+        except TimedOut as error:
+            return error
+
+    assert outcome_of_error(timed_out(httpx.ReadTimeout("slow")), attempts=1).status == "unconfirmed"
+    assert outcome_of_error(timed_out(httpx.ConnectTimeout("down")), attempts=1).status == "pending"
+    assert outcome_of_error(timed_out(httpx.PoolTimeout("busy")), attempts=1).status == "pending"
+    ours = outcome_of_error(RuntimeError("the bot could not be built"), attempts=settings.BROADCAST_MAX_ATTEMPTS)
+    assert ours.status == "failed" and "the bot could not be built" in ours.error
