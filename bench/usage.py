@@ -215,7 +215,7 @@ def main() -> None:
                     timings.append(cursor.fetchone()[0][0]["Execution Time"])
             return statistics.median(timings)
 
-        from apps.analytics.models import DailyUsage
+        from apps.llm.models import DailyUsage
 
         rollup_query = DailyUsage.objects.filter(date=day).values("user_id", "total_tokens", "user__username")
         raw_query = LLMRequest.objects.filter(**that_day).values("user_id").annotate(t=Sum("total_tokens"))

@@ -3,27 +3,10 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from apps.billing.selectors import database_budget
+from apps.analytics.database import database_budget
+from apps.billing.models import Operation
 from apps.bot.selectors import inbox_overview
 from apps.users.selectors import users_overview
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Rows the system writes (logs, rollups, runs): staff look and filter, never add or edit."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-
-class PermanentRecordAdmin(ReadOnlyAdmin):
-    """Records staff must not delete either (the ledger, payments, logs, broadcast deliveries): only the
-    code that writes them, or their retention job, removes any."""
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
 
 class BotdeskAdminSite(admin.AdminSite):
@@ -52,5 +35,9 @@ class BotdeskAdminSite(admin.AdminSite):
 
     def database_size_view(self, request: HttpRequest) -> TemplateResponse:
         """Seed 003's budget: what each table takes, and what the budget still holds."""
-        context = {**self.each_context(request), "title": "Database size", "budget": database_budget()}
+        context = {
+            **self.each_context(request),
+            "title": "Database size",
+            "budget": database_budget(record_table=Operation._meta.db_table),
+        }
         return TemplateResponse(request, "admin/database_size.html", context)

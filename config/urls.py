@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from apps.analytics.health import healthz
 from apps.bot.views import telegram_webhook
+from config.health import healthz
 
 urlpatterns = [
     path("admin/", admin.site.urls),

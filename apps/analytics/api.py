@@ -19,7 +19,6 @@ from . import selectors
 from .filters import EventFilter
 from .models import AnalyticsEvent
 from .serializers import (
-    CostsInput,
     DateRangeInput,
     DayInput,
     EventOutput,
@@ -31,7 +30,7 @@ from .serializers import (
 ROWS = OpenApiResponse(description="JSON rows, see the selector of the same name")
 
 
-def _params(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
+def query_params(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
     """Validated query parameters; a bad one answers 400 naming the field."""
     serializer = serializer_class(data=request.query_params)
     serializer.is_valid(raise_exception=True)
@@ -41,14 +40,14 @@ def _params(serializer_class: type[Serializer], request: Request) -> dict[str, A
 class UsageDailyView(APIView):
     @extend_schema(parameters=[DayInput], responses=ROWS, summary="Every user's usage on one day")
     def get(self, request: Request) -> Response:
-        return Response(selectors.get_all_users_usage_by_date(_params(DayInput, request)["date"]))
+        return Response(selectors.get_all_users_usage_by_date(query_params(DayInput, request)["date"]))
 
 
 class UserUsageView(APIView):
     @extend_schema(parameters=[DateRangeInput], responses=ROWS, summary="One user's daily series and totals")
     def get(self, request: Request, user_id: int) -> Response:
         get_object_or_404(TelegramUser, pk=user_id)
-        period = _params(DateRangeInput, request)
+        period = query_params(DateRangeInput, request)
         return Response(selectors.user_usage(user_id, period["start"], period["end"]))
 
 
@@ -59,51 +58,38 @@ class UserUsageTotalView(APIView):
         return Response(selectors.user_usage_total(user_id))
 
 
-class LLMCostsView(APIView):
-    @extend_schema(parameters=[CostsInput], responses=ROWS, summary="Requests, tokens, cost, revenue and margin")
-    def get(self, request: Request) -> Response:
-        params = _params(CostsInput, request)
-        return Response(selectors.llm_costs(params["start"], params["end"], params["group_by"]))
-
-
 class FunnelView(APIView):
     @extend_schema(parameters=[FunnelInput], responses=ROWS, summary="Users reaching each step in order")
     def get(self, request: Request) -> Response:
-        params = _params(FunnelInput, request)
+        params = query_params(FunnelInput, request)
         return Response(selectors.funnel(params["steps"], params["start"], params["end"]))
 
 
 class ResponseTimesView(APIView):
     @extend_schema(parameters=[ResponseTimesInput], responses=ROWS, summary="count, avg, p50, p95 per bucket")
     def get(self, request: Request) -> Response:
-        params = _params(ResponseTimesInput, request)
+        params = query_params(ResponseTimesInput, request)
         return Response(selectors.response_times(params["start"], params["end"], params["interval"]))
 
 
 class RetentionView(APIView):
     @extend_schema(parameters=[RetentionInput], responses=ROWS, summary="Cohorts by registration day or week")
     def get(self, request: Request) -> Response:
-        params = _params(RetentionInput, request)
+        params = query_params(RetentionInput, request)
         return Response(selectors.retention(params["start"], params["end"], params["period"]))
 
 
 class ActivityDailyView(APIView):
     @extend_schema(parameters=[DateRangeInput], responses=ROWS, summary="Active users, new users, messages per day")
     def get(self, request: Request) -> Response:
-        period = _params(DateRangeInput, request)
+        period = query_params(DateRangeInput, request)
         return Response(selectors.activity_daily(period["start"], period["end"]))
 
 
 class ActiveUsersView(APIView):
     @extend_schema(parameters=[DayInput], responses=ROWS, summary="DAU, WAU, MAU and new users as of a day")
     def get(self, request: Request) -> Response:
-        return Response(selectors.active_users(_params(DayInput, request)["date"]))
-
-
-class JourneyStagesView(APIView):
-    @extend_schema(responses=ROWS, summary="Users and buyers at each hero's-journey stage")
-    def get(self, request: Request) -> Response:
-        return Response(selectors.journey_stage_distribution())
+        return Response(selectors.active_users(query_params(DayInput, request)["date"]))
 
 
 class NewestFirst(CursorPagination):

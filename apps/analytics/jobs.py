@@ -1,6 +1,6 @@
 """Retention windows of analytics data and the daily database-size snapshot."""
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -8,11 +8,14 @@ from django.db.models import Count, Max
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.core.dates import day_start
+
+from .database import database_budget
 from .models import AnalyticsEvent, DatabaseSizeSnapshot, EventDailyCount
 
 
 def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
+    return day_start(day, UTC)  # event days are UTC days
 
 
 def _retention_cutoff(retention_days: int | None) -> datetime:
@@ -67,8 +70,6 @@ def events_purge(*, retention_days: int | None = None) -> int:
 
 
 def database_size_snapshot() -> DatabaseSizeSnapshot:
-    from apps.billing.selectors import database_budget
-
     budget = database_budget()
     return DatabaseSizeSnapshot.objects.create(
         total_bytes=budget["used"],

@@ -29,57 +29,6 @@ class AnalyticsEvent(models.Model):
         return f"{self.event_name} ({self.user_id}) at {self.occurred_at:%Y-%m-%d %H:%M}"
 
 
-class DailyUsage(models.Model):
-    """One user's LLM usage on one day, kept current by the same transaction as each request."""
-
-    user = models.ForeignKey(TelegramUser, on_delete=models.CASCADE, related_name="daily_usage", db_index=False)
-    date = models.DateField()
-    requests = models.PositiveIntegerField(default=0)
-    errors = models.PositiveIntegerField(default=0)
-    prompt_tokens = models.BigIntegerField(default=0)
-    completion_tokens = models.BigIntegerField(default=0)
-    total_tokens = models.BigIntegerField(default=0)
-    cost = models.DecimalField(max_digits=16, decimal_places=8, default=0)
-    providers = models.JSONField(default=dict, blank=True, help_text="requests per provider")
-    # Last: from here on, `models` in this class body is this field, not django.db.models.
-    models = models.JSONField(default=dict, blank=True, help_text="requests per model")
-
-    class Meta:
-        verbose_name_plural = "daily usage"
-        ordering = ["-date"]
-        constraints = [models.UniqueConstraint(fields=["user", "date"], name="daily_usage_user_date")]
-        indexes = [models.Index(fields=["date"], name="daily_usage_date")]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} on {self.date}: {self.total_tokens} tokens"
-
-
-class UserUsageSummary(models.Model):
-    user = models.OneToOneField(TelegramUser, on_delete=models.CASCADE, primary_key=True, related_name="usage")
-    total_requests = models.PositiveIntegerField(default=0)
-    total_errors = models.PositiveIntegerField(default=0)
-    prompt_tokens = models.BigIntegerField(default=0)
-    completion_tokens = models.BigIntegerField(default=0)
-    total_tokens = models.BigIntegerField(default=0)
-    total_cost = models.DecimalField(max_digits=16, decimal_places=8, default=0)
-    total_latency_ms = models.BigIntegerField(default=0)
-    last_activity = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        verbose_name_plural = "user usage summaries"
-
-    def __str__(self) -> str:
-        return f"usage of {self.user_id}: {self.total_tokens} tokens"
-
-    @property
-    def average_latency_ms(self) -> float:
-        return self.total_latency_ms / self.total_requests if self.total_requests else 0.0
-
-    @property
-    def success_rate(self) -> float:
-        return (self.total_requests - self.total_errors) / self.total_requests if self.total_requests else 0.0
-
-
 class EventDailyCount(models.Model):
     """Events per name and day (UTC): what outlives the raw events' retention window."""
 

@@ -4,16 +4,16 @@ analytics behind the API and the dashboard."""
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
 from django.db import connection
-from django.db.models import Count, F, Max, Sum
-from django.db.models.functions import Coalesce, TruncDate, TruncDay, TruncHour
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import TruncDate, TruncDay, TruncHour
 from django.utils import timezone
 
+from apps.llm.models import DailyUsage, UserUsageSummary
 from apps.users.models import TelegramUser, UserActivityLog
 
 from .catalogue import Events
-from .models import AnalyticsEvent, DailyUsage, UserUsageSummary
+from .models import AnalyticsEvent
 
 
 def _as_date(day: date | str) -> date:
@@ -28,6 +28,11 @@ def get_user_daily_usage(user_id: int, day: date | str) -> int:
 def get_user_total_usage(user_id: int) -> int:
     tokens = UserUsageSummary.objects.filter(user_id=user_id).values_list("total_tokens", flat=True)
     return next(iter(tokens), 0)
+
+
+def used_llm_on(user_id: int, day: date) -> bool:
+    """Whether the user had any LLM request on `day` (their first of a day starts a dialog)."""
+    return DailyUsage.objects.filter(user_id=user_id, date=day).exists()
 
 
 def get_all_users_usage_by_date(day: date | str) -> list[dict]:
@@ -190,63 +195,6 @@ def retention(start: date, end: date, period: str = "day") -> list[dict]:
     return table
 
 
-LLM_COST_GROUPS = {"day": "day", "model": "model", "provider": "provider", "user": "user_id"}
-
-
-def llm_costs(start: datetime, end: datetime, group_by: str = "day") -> list[dict]:
-    """Requests, tokens and provider cost, next to what users were charged (revenue) and the margin."""
-    from apps.billing.models import Operation, OperationType
-    from apps.llm.models import LLMRequest
-
-    key = LLM_COST_GROUPS[group_by]
-    requests = LLMRequest.objects.filter(created_at__gte=start, created_at__lt=end).annotate(
-        day=TruncDate("created_at")
-    )
-    rows = {
-        row[key]: row
-        for row in requests.values(key)
-        .annotate(
-            requests=Count("id"),
-            prompt_tokens=Coalesce(Sum("prompt_tokens"), 0),
-            completion_tokens=Coalesce(Sum("completion_tokens"), 0),
-            total_tokens=Coalesce(Sum("total_tokens"), 0),
-            cost=Coalesce(Sum("cost"), Decimal(0)),
-        )
-        .order_by()
-    }
-    prefixed = "llm_request__day" if key == "day" else f"llm_request__{key}"
-    charged = (
-        Operation.objects.filter(
-            type=OperationType.GENERATION, llm_request__created_at__gte=start, llm_request__created_at__lt=end
-        )
-        .annotate(llm_request__day=TruncDate("llm_request__created_at"))
-        .values(prefixed)
-        .annotate(credits=Sum("amount"))
-        .order_by()
-    )
-    credits = {row[prefixed]: -row["credits"] for row in charged}
-    result = []
-    for group in sorted(rows, key=lambda value: (value is None, str(value))):
-        row = rows[group]
-        exact = Decimal("0.00000001")
-        cost = row["cost"].quantize(exact)
-        revenue = (credits.get(group, Decimal(0)) * settings.BILLING_USD_PER_CREDIT).quantize(exact)
-        result.append(
-            {
-                "group": group,
-                "requests": row["requests"],
-                "prompt_tokens": row["prompt_tokens"],
-                "completion_tokens": row["completion_tokens"],
-                "total_tokens": row["total_tokens"],
-                "cost": cost,
-                "credits_charged": credits.get(group, Decimal(0)).quantize(Decimal("0.0001")),
-                "revenue": revenue,
-                "margin": revenue - cost,
-            }
-        )
-    return result
-
-
 def user_usage(user_id: int, start: date, end: date) -> dict:
     days = list(
         DailyUsage.objects.filter(user_id=user_id, date__gte=start, date__lte=end)
@@ -292,8 +240,6 @@ def last_event_time() -> datetime | None:
 
 def activity_daily(start: date, end: date) -> list[dict]:
     """Per day: active users (any contact), new users, and messages (texts and commands) received."""
-    from django.db.models import Q
-
     days = {
         start + timedelta(days=n): {"active_users": 0, "new_users": 0, "messages": 0}
         for n in range((end - start).days + 1)
@@ -322,34 +268,9 @@ def activity_daily(start: date, end: date) -> list[dict]:
     return [{"date": day, **figures} for day, figures in sorted(days.items())]
 
 
-def journey_stage_distribution() -> list[dict]:
-    """Users per hero's-journey stage, and how many of them bought credits: conversion by stage."""
-    from django.db.models import Exists, OuterRef, Q
-
-    from apps.billing.models import Payment
-
-    paid = Exists(Payment.objects.filter(user_id=OuterRef("pk")))
-    rows = (
-        TelegramUser.objects.annotate(paid=paid)
-        .values("last_journey_stage")
-        .annotate(users=Count("id"), paying=Count("id", filter=Q(paid=True)))
-        .order_by("-users")
-    )
-    return [
-        {
-            "stage": row["last_journey_stage"] or "not analysed",
-            "users": row["users"],
-            "paying": row["paying"],
-            "conversion": round(row["paying"] / row["users"], 4) if row["users"] else 0.0,
-        }
-        for row in rows
-    ]
-
-
 def active_users(day: date) -> dict:
     """DAU, WAU and MAU as of `day` (distinct users with any contact in the last 1, 7, 30 days), and
     the users who registered that day."""
-    from django.db.models import Q
 
     def within(days: int) -> Q:
         return Q(timestamp__date__gt=day - timedelta(days=days), timestamp__date__lte=day)

@@ -3,6 +3,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 from rest_framework import serializers
 
+from .catalogue import REQUIRED_PROPERTIES
 from .models import AnalyticsEvent
 
 DATE_OR_DATETIME = ["iso-8601", "%Y-%m-%d"]
@@ -68,8 +69,6 @@ class FunnelInput(PeriodInput):
     steps = serializers.CharField(help_text="comma-separated event names, in order (2 to 10)")
 
     def validate_steps(self, value: str) -> list[str]:
-        from .catalogue import REQUIRED_PROPERTIES
-
         steps = [step.strip() for step in value.split(",") if step.strip()]
         if not 2 <= len(steps) <= 10:
             raise serializers.ValidationError("give 2 to 10 comma-separated event names")

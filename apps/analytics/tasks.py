@@ -1,15 +1,9 @@
 from celery import shared_task
 from django.db import DatabaseError
 
-from config.locks import single_run
+from apps.core.locks import single_run
 
 from . import jobs, services
-
-
-@shared_task(autoretry_for=(DatabaseError,), retry_backoff=True, retry_backoff_max=600, max_retries=20, acks_late=True)
-def record_usage_later(payload: dict) -> int:
-    """A usage record the bot could not store at once: stored here, retried until the database is back."""
-    return services.usage_record_from_payload(payload).pk
 
 
 @shared_task(

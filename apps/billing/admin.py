@@ -9,7 +9,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from config.admin import PermanentRecordAdmin
+from apps.core.admin import PermanentRecordAdmin
 
 from .exceptions import BillingError
 from .forms import BalanceAdjustmentForm

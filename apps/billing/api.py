@@ -7,8 +7,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.analytics.api import ROWS, query_params
+from apps.analytics.serializers import CostsInput
 from apps.users.models import TelegramUser
 
+from . import selectors
 from .models import Operation
 from .serializers import BalanceOutput, OperationOutput
 from .services import get_user_balance
@@ -42,3 +45,16 @@ class UserBalanceView(APIView):
         get_object_or_404(TelegramUser, pk=user_id)
         data = {"user_id": user_id, "balance": get_user_balance(user_id), "unit": settings.BILLING_UNIT}
         return Response(BalanceOutput(data).data)
+
+
+class LLMCostsView(APIView):
+    @extend_schema(parameters=[CostsInput], responses=ROWS, summary="Requests, tokens, cost, revenue and margin")
+    def get(self, request: Request) -> Response:
+        params = query_params(CostsInput, request)
+        return Response(selectors.llm_costs(params["start"], params["end"], params["group_by"]))
+
+
+class JourneyStagesView(APIView):
+    @extend_schema(responses=ROWS, summary="Users and buyers at each hero's-journey stage")
+    def get(self, request: Request) -> Response:
+        return Response(selectors.journey_stage_distribution())

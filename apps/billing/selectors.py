@@ -1,10 +1,19 @@
+from datetime import datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import connection
-from django.db.models import Sum
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce, TruncDate
+
+from apps.llm.models import LLMRequest
+from apps.users.models import TelegramUser
 
 from .models import Balance, CreditPackage, Operation, OperationType, Payment
+
+
+def margin(revenue: Decimal, llm_cost: Decimal) -> Decimal:
+    """What is left of revenue once the providers are paid: the one definition of margin."""
+    return revenue - llm_cost
 
 
 def active_packages() -> list[CreditPackage]:
@@ -26,8 +35,6 @@ def ledger_mismatches() -> tuple[int, list[dict]]:
 
 def user_economics(user_id: int) -> dict[str, Decimal]:
     """Revenue (Stars paid, less refunds, in USD), LLM cost (USD) and the margin, for one user."""
-    from apps.llm.models import LLMRequest
-
     stars = Payment.objects.filter(user_id=user_id, status="paid").aggregate(s=Sum("stars"))["s"] or 0
     revenue = (Decimal(stars) * settings.STARS_USD_RATE).quantize(Decimal("0.0001"))
     cost = LLMRequest.objects.filter(user_id=user_id).aggregate(c=Sum("cost"))["c"] or Decimal(0)
@@ -39,69 +46,80 @@ def user_economics(user_id: int) -> dict[str, Decimal]:
         "stars": Decimal(stars),
         "revenue_usd": revenue,
         "llm_cost_usd": cost.quantize(Decimal("0.0001")),
-        "margin_usd": (revenue - cost).quantize(Decimal("0.0001")),
+        "margin_usd": margin(revenue, cost).quantize(Decimal("0.0001")),
         "credits_charged": charged,
     }
 
 
-def table_sizes() -> list[dict]:
-    """Bytes and rows per table of this project's database, largest first."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid), "
-                "GREATEST(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind = 'r' AND n.nspname = current_schema()"
-            )
-            rows = [(name, total, table, count) for name, total, table, count in cursor.fetchall()]
-        else:
-            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-            names = [name for (name,) in cursor.fetchall()]
-            sizes = _sqlite_sizes(cursor)
-            rows = []
-            for name in names:
-                cursor.execute(f'SELECT COUNT(*) FROM "{name}"')
-                indexes = sum(size for table, size in sizes.items() if table[1] == name and table[0] != name)
-                rows.append(
-                    (name, sizes.get((name, name), 0) + indexes, sizes.get((name, name), 0), cursor.fetchone()[0])
-                )
-    tables = [
-        {
-            "table": name,
-            "bytes": total,
-            "table_bytes": table,
-            "index_bytes": total - table,
-            "rows": count,
-            "bytes_per_row": total / count if count else None,
-        }
-        for name, total, table, count in rows
-    ]
-    return sorted(tables, key=lambda row: row["bytes"], reverse=True)
+LLM_COST_GROUPS = {"day": "day", "model": "model", "provider": "provider", "user": "user_id"}
 
 
-def _sqlite_sizes(cursor) -> dict[tuple[str, str], int]:
-    """(object, its table) → bytes, from SQLite's dbstat table where the build has it."""
-    try:
-        cursor.execute(
-            "SELECT s.name, m.tbl_name, SUM(s.pgsize) FROM dbstat s "
-            "JOIN sqlite_master m ON m.name = s.name GROUP BY s.name"
+def llm_costs(start: datetime, end: datetime, group_by: str = "day") -> list[dict]:
+    """Requests, tokens and provider cost, next to what users were charged (revenue) and the margin."""
+    key = LLM_COST_GROUPS[group_by]
+    requests = LLMRequest.objects.filter(created_at__gte=start, created_at__lt=end).annotate(
+        day=TruncDate("created_at")
+    )
+    rows = {
+        row[key]: row
+        for row in requests.values(key)
+        .annotate(
+            requests=Count("id"),
+            prompt_tokens=Coalesce(Sum("prompt_tokens"), 0),
+            completion_tokens=Coalesce(Sum("completion_tokens"), 0),
+            total_tokens=Coalesce(Sum("total_tokens"), 0),
+            cost=Coalesce(Sum("cost"), Decimal(0)),
         )
-    except Exception:
-        return {}
-    return {(name, table): size for name, table, size in cursor.fetchall()}
-
-
-def database_budget() -> dict:
-    tables = table_sizes()
-    used = sum(row["bytes"] for row in tables)
-    budget = settings.DATABASE_BUDGET_BYTES
-    operations = next((row for row in tables if row["table"] == Operation._meta.db_table), None)
-    per_operation = operations["bytes_per_row"] if operations and operations["bytes_per_row"] else None
-    return {
-        "tables": tables,
-        "used": used,
-        "budget": budget,
-        "percent": 100 * used / budget if budget else 0,
-        "operation_bytes": per_operation,
-        "operations_left": int((budget - used) / per_operation) if per_operation and budget > used else None,
+        .order_by()
     }
+    prefixed = "llm_request__day" if key == "day" else f"llm_request__{key}"
+    charged = (
+        Operation.objects.filter(
+            type=OperationType.GENERATION, llm_request__created_at__gte=start, llm_request__created_at__lt=end
+        )
+        .annotate(llm_request__day=TruncDate("llm_request__created_at"))
+        .values(prefixed)
+        .annotate(credits=Sum("amount"))
+        .order_by()
+    )
+    credits = {row[prefixed]: -row["credits"] for row in charged}
+    result = []
+    for group in sorted(rows, key=lambda value: (value is None, str(value))):
+        row = rows[group]
+        exact = Decimal("0.00000001")
+        cost = row["cost"].quantize(exact)
+        revenue = (credits.get(group, Decimal(0)) * settings.BILLING_USD_PER_CREDIT).quantize(exact)
+        result.append(
+            {
+                "group": group,
+                "requests": row["requests"],
+                "prompt_tokens": row["prompt_tokens"],
+                "completion_tokens": row["completion_tokens"],
+                "total_tokens": row["total_tokens"],
+                "cost": cost,
+                "credits_charged": credits.get(group, Decimal(0)).quantize(Decimal("0.0001")),
+                "revenue": revenue,
+                "margin": margin(revenue, cost),
+            }
+        )
+    return result
+
+
+def journey_stage_distribution() -> list[dict]:
+    """Users per hero's-journey stage, and how many of them bought credits: conversion by stage."""
+    paid = Exists(Payment.objects.filter(user_id=OuterRef("pk")))
+    rows = (
+        TelegramUser.objects.annotate(paid=paid)
+        .values("last_journey_stage")
+        .annotate(users=Count("id"), paying=Count("id", filter=Q(paid=True)))
+        .order_by("-users")
+    )
+    return [
+        {
+            "stage": row["last_journey_stage"] or "not analysed",
+            "users": row["users"],
+            "paying": row["paying"],
+            "conversion": round(row["paying"] / row["users"], 4) if row["users"] else 0.0,
+        }
+        for row in rows
+    ]

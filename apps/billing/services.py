@@ -14,7 +14,10 @@ from django.utils import timezone
 
 from apps.analytics.catalogue import Events
 from apps.analytics.services import track
-from apps.llm.privacy import stored_error, stored_prompt
+from apps.core.gateway import telegram_gateway
+from apps.core.privacy import stored_error, stored_prompt
+from apps.llm.services import price_for
+from apps.users.models import TelegramUser
 
 from .exceptions import InsufficientBalance, RefundRefused
 from .models import (
@@ -265,8 +268,6 @@ def charge_estimate(*, model: str, prompt_chars: int, max_tokens: int) -> Decima
     plan = plan_for(model)
     provider_cost = None
     if plan is not None and plan.markup is not None:
-        from apps.llm.services import price_for
-
         price = price_for("", model, timezone.now())
         provider_cost = price.cost(prompt_tokens=prompt_chars // 3 + 1, completion_tokens=max_tokens) if price else None
     return _charge(plan, prompt_tokens=prompt_chars // 3 + 1, completion_tokens=max_tokens, provider_cost=provider_cost)
@@ -349,8 +350,6 @@ def _package_from_payload(payload: str, user_id: int) -> CreditPackage | None:
 
 def payment_problem(*, user_id: int, payload: str, currency: str, total_amount: int) -> str | None:
     """Why Telegram should not take this payment (answered in pre_checkout_query), or None."""
-    from apps.users.models import TelegramUser
-
     package = _package_from_payload(payload, user_id)
     if package is None:
         return "This offer is no longer available. Please open /buy again."
@@ -409,8 +408,6 @@ def payment_record(
 
 def payment_refund(*, payment_id: int, staff=None) -> Payment:
     """Give the Stars back (refundStarPayment) and take the credits back, once."""
-    from apps.bot import runtime
-
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status == PaymentStatus.REFUNDED:
@@ -429,11 +426,7 @@ def payment_refund(*, payment_id: int, staff=None) -> Payment:
         payment.status, payment.refunded_at, payment.refunded_by = PaymentStatus.REFUNDED, timezone.now(), staff
         payment.save(update_fields=["status", "refunded_at", "refunded_by"])
         # Last: if Telegram refuses, the transaction rolls back and nothing was taken.
-        runtime.run(
-            lambda application: application.bot.refund_star_payment(
-                user_id=payment.user_id, telegram_payment_charge_id=payment.telegram_payment_charge_id
-            )
-        )
+        telegram_gateway().refund_star_payment(user_id=payment.user_id, charge_id=payment.telegram_payment_charge_id)
     return payment
 
 

@@ -6,12 +6,13 @@ import traceback
 from functools import cache
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from config.publisher import BatchPublisher
+from apps.core.publisher import BatchPublisher, enqueue
 
 from . import runtime
 from .models import InboxStatus, InboxUpdate
@@ -81,10 +82,9 @@ def _insert_sql(vendor: str, columns: tuple[str, ...]) -> str:
 
 def _publish_processing(update_ids: list[int]) -> None:
     """One Celery message per update, all through one producer and one Redis pipeline."""
-    from config.celery import app
-
     from .tasks import process_update
 
+    app = current_app
     if app.conf.task_always_eager:  # no broker: each update is processed here and now
         for update_id in update_ids:
             process_update.apply_async((update_id,))
@@ -100,12 +100,7 @@ _publisher = BatchPublisher(_publish_processing)
 
 def _enqueue(update_id: int) -> None:
     """The webhook's enqueue: off the request thread when there is a broker, in-process without."""
-    from config.celery import app
-
-    if app.conf.task_always_eager:
-        _enqueue_now([update_id])
-    else:
-        _publisher.submit(update_id)
+    enqueue(_publisher, update_id, run_now=_enqueue_now)
 
 
 def _enqueue_now(update_ids: list[int]) -> None:

@@ -19,3 +19,11 @@ STATS = (
     "Today ({date}): {active_users} active users, {new_users} new, {messages} messages.\n"
     "LLM: {tokens} tokens, cost ${cost}. Revenue ${revenue}, margin ${margin}."
 )
+PROGRESS_SAVED = (
+    "Temporary technical problems on our side. Your progress is saved: write again in a little while "
+    "and we will continue where we stopped."
+)
+TOPUP_NEEDED = (
+    "Your balance is {balance} {unit}; an answer may cost up to {needed} {unit}. "
+    "Top up to continue, and I will answer your next message."
+)

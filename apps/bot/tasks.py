@@ -1,6 +1,13 @@
+import logging
+
 from celery import shared_task
 
+from apps.core.locks import single_run
+
 from . import services
+from .flows import profiles
+
+logger = logging.getLogger(__name__)
 
 
 # acks_late + reject_on_worker_lost: a worker that dies mid-update hands the message back;
@@ -18,3 +25,20 @@ def sweep_inbox() -> int:
 @shared_task
 def purge_processed_updates() -> int:
     return services.inbox_purge_processed()
+
+
+# Profile rotation moved here from the users app; the tasks keep their names, which beat's schedule and
+# messages already queued carry.
+@shared_task(name="apps.users.tasks.rotate_profiles")
+@single_run("rotate_profiles", timeout=6 * 3600)
+def rotate_profiles() -> int:
+    return profiles.rotate_profiles().updated
+
+
+@shared_task(name="apps.users.tasks.refresh_profile")
+def refresh_profile(user_id: int) -> bool:
+    try:
+        return profiles.profile_refresh(user_id)
+    except Exception as error:  # background spend: the contact that asked for it is long answered
+        logger.warning("profile of user %s not refreshed: %s", user_id, error)
+        return False

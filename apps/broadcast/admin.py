@@ -7,8 +7,8 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from apps.core.admin import PermanentRecordAdmin
 from apps.journey.models import JourneyStage
-from config.admin import PermanentRecordAdmin
 
 from . import services
 from .models import FINAL_STATUSES, Broadcast, BroadcastAction, BroadcastDelivery, DeliveryStatus

@@ -18,21 +18,17 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-import httpx
 from django.conf import settings
 from django.db import connection, connections
 from django.db.models import F
 from django.utils import timezone
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, RetryAfter, TimedOut
-from telegram.ext import Application
 
 from apps.analytics.catalogue import Events
 from apps.analytics.services import track
-from apps.bot import runtime
-from apps.bot.flood import flood_hold, flood_wait
-from apps.llm.ratelimit import RateLimiter
+from apps.core import sending
+from apps.core.flood import flood_hold, flood_wait
+from apps.core.gateway import telegram_gateway
+from apps.core.ratelimit import RateLimiter
 from apps.users.services import user_set_active
 
 from .models import FINAL_STATUSES, Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus, DeliveryStatus
@@ -53,21 +49,6 @@ class Outcome:
     counts_as_attempt: bool = True
 
 
-async def send_content(bot: Bot, broadcast: Broadcast, chat_id: int) -> Message:
-    """The broadcast's message to one chat: photo with caption or text, HTML, URL buttons."""
-    markup = (
-        InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], url=b["url"])] for b in broadcast.buttons])
-        if broadcast.buttons
-        else None
-    )
-    common = {"chat_id": chat_id, "parse_mode": ParseMode.HTML, "reply_markup": markup}
-    if broadcast.paid:
-        common["allow_paid_broadcast"] = True
-    if broadcast.photo:
-        return await bot.send_photo(photo=broadcast.photo, caption=broadcast.text, **common)
-    return await bot.send_message(text=broadcast.text, **common)
-
-
 def broadcast_run(broadcast_id: int) -> str:
     """Send what is pending of a running broadcast for up to BROADCAST_SLICE_SECONDS, then hand over to
     a fresh task (long tasks hold a worker and outlive time limits). Returns what happened."""
@@ -78,7 +59,7 @@ def broadcast_run(broadcast_id: int) -> str:
     deliveries_mark_unconfirmed(broadcast_id)
     # The bot's first call initialises it (getMe): done now, or the first senders' messages would wait
     # for it with their slots booked and then reach Telegram all at once.
-    runtime.run(_initialised)
+    telegram_gateway().warm_up()
     stop = threading.Event()
     limiter, threads = _pace(broadcast)
     senders = [
@@ -97,10 +78,6 @@ def broadcast_run(broadcast_id: int) -> str:
         if not _beat(broadcast_id, runner) or last_beat > deadline:
             stop.set()  # paused, cancelled, taken over, or the slice is over: finish the messages in hand
     return _finish(broadcast_id, runner, hand_over=time.monotonic() > deadline)
-
-
-async def _initialised(application: Application) -> None:
-    return None
 
 
 def _pace(broadcast: Broadcast) -> tuple[RateLimiter, int]:
@@ -159,39 +136,29 @@ def _claim(broadcast_id: int) -> tuple[int, int, int] | None:
 
 def _deliver(broadcast: Broadcast, user_id: int, attempts: int) -> Outcome:
     try:
-        message = runtime.run(lambda application: send_content(application.bot, broadcast, user_id))
+        message_id = telegram_gateway().broadcast_send(broadcast, user_id)
     except Exception as error:  # a Telegram answer, or our side failing before the request: never lost
         return outcome_of_error(error, attempts)
-    return Outcome(DeliveryStatus.SENT, message_id=message.message_id)
+    return Outcome(DeliveryStatus.SENT, message_id=message_id)
 
 
 def outcome_of_error(error: Exception, attempts: int) -> Outcome:
     """What a failed send means for its delivery (and, for a 429, for the whole bot)."""
     now = timezone.now()
-    if isinstance(error, RetryAfter):
-        seconds = _seconds(error.retry_after)
-        flood_hold(seconds)
-        return Outcome(DeliveryStatus.PENDING, error=str(error), retry_at=now + timedelta(seconds=seconds),
+    if isinstance(error, sending.RetryAfter):
+        flood_hold(error.seconds)
+        return Outcome(DeliveryStatus.PENDING, error=str(error), retry_at=now + timedelta(seconds=error.seconds),
                        counts_as_attempt=False)  # fmt: skip
-    if isinstance(error, Forbidden):
+    if isinstance(error, sending.Blocked):
         return Outcome(DeliveryStatus.BLOCKED, error=str(error))
-    if isinstance(error, BadRequest):  # the same request would be refused again
+    if isinstance(error, sending.Rejected):  # the same request would be refused again
         return Outcome(DeliveryStatus.FAILED, error=str(error))
-    if isinstance(error, TimedOut) and not _never_left(error):
+    if isinstance(error, sending.Unconfirmed):
         return Outcome(DeliveryStatus.UNCONFIRMED, error=f"no answer in time, not sent again: {error}")
     if attempts >= settings.BROADCAST_MAX_ATTEMPTS:
         return Outcome(DeliveryStatus.FAILED, error=f"after {attempts} attempts: {error}")
     backoff = settings.BROADCAST_RETRY_BASE_DELAY * 2 ** (attempts - 1)
     return Outcome(DeliveryStatus.PENDING, error=str(error), retry_at=now + timedelta(seconds=backoff))
-
-
-def _seconds(retry_after: int | timedelta) -> float:
-    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
-
-
-def _never_left(error: TimedOut) -> bool:
-    """A timeout while connecting or waiting for a pooled connection: the request never reached Telegram."""
-    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def _record(broadcast_id: int, delivery_id: int, user_id: int, outcome: Outcome) -> None:

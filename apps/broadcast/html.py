@@ -4,10 +4,9 @@
 import re
 
 from django.core.exceptions import ValidationError
-from telegram.constants import MessageLimit
 
-TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096
-CAPTION_LIMIT = MessageLimit.CAPTION_LENGTH  # 1024
+from apps.core.sending import TEXT_LIMIT
+
 ALLOWED_TAGS = {
     "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a", "code", "pre",
     "blockquote", "tg-emoji",

@@ -3,10 +3,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from apps.core.sending import CAPTION_LIMIT, TEXT_LIMIT
 from apps.journey.models import JourneyStage
 from apps.users.models import Gender, TelegramUser
 
-from .html import CAPTION_LIMIT, TEXT_LIMIT, validate_telegram_html
+from .html import validate_telegram_html
 
 
 class BroadcastStatus(models.TextChoices):

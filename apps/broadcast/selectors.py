@@ -1,6 +1,6 @@
 """Who a broadcast reaches, and how far it has got."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +11,7 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from apps.billing.models import Payment
+from apps.core.dates import day_start
 from apps.users.models import TelegramUser
 
 from .models import Broadcast, BroadcastDelivery, DeliveryStatus
@@ -70,8 +71,8 @@ def _with_streams(users: QuerySet[TelegramUser], streams: list[str], *, every: b
 
 
 def _day_start(day: date | str) -> datetime:
-    day = date.fromisoformat(day) if isinstance(day, str) else day
-    return timezone.make_aware(datetime.combine(day, time.min))
+    # Staff pick registration dates in the admin's own time zone.
+    return day_start(date.fromisoformat(day) if isinstance(day, str) else day)
 
 
 def delivery_counts(broadcast_id: int) -> dict[str, int]:

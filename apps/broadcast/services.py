@@ -6,10 +6,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from apps.bot import runtime
+from apps.core.gateway import telegram_gateway
 from apps.users.models import TelegramUser
 
-from .delivery import send_content
 from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus, DeliveryStatus
 from .selectors import broadcasts_without_live_runner, get_users_by_criteria
 
@@ -137,7 +136,7 @@ def broadcast_send_test(broadcast_id: int, *, staff: AbstractBaseUser) -> Telegr
         raise BroadcastStateError(
             "your staff account is not linked to a Telegram account: set “staff account” on your Telegram user"
         )
-    runtime.run(lambda application: send_content(application.bot, broadcast, account.pk), timeout=60)
+    telegram_gateway().broadcast_send(broadcast, account.pk, timeout=60)
     _audit(broadcast, "tested", staff, f"sent to {account}")
     return account
 

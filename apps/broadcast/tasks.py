@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from config.locks import single_run
+from apps.core.locks import single_run
 
 from . import delivery, services
 

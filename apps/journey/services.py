@@ -12,6 +12,7 @@ from apps.analytics.services import track
 from apps.llm.client import LLMError
 from apps.llm.models import RequestType
 from apps.llm.services import llm_complete
+from apps.sessions.models import UserSession
 from apps.users.models import TelegramUser
 
 from .models import JourneyProgress, JourneyStage
@@ -93,8 +94,6 @@ def update_journey_stage(user_id: int, new_stage: str) -> bool:
 
 def journey_refresh(*, user_id: int, session_id: int | None = None) -> str | None:
     """Analyse the user's session (the given one, else their latest) and move them if it shows a new stage."""
-    from apps.sessions.models import UserSession
-
     sessions = UserSession.objects.filter(user_id=user_id)
     session = sessions.filter(pk=session_id).first() if session_id else sessions.first()
     if session is None or not session.conversation_history:

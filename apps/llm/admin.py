@@ -3,9 +3,9 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from config.admin import ReadOnlyAdmin
+from apps.core.admin import ReadOnlyAdmin
 
-from .models import BotPersona, LLMRequest, ModelPrice
+from .models import BotPersona, DailyUsage, LLMRequest, ModelPrice, UserUsageSummary
 
 
 @admin.register(LLMRequest)
@@ -49,3 +49,37 @@ class ModelPriceAdmin(admin.ModelAdmin):
 class BotPersonaAdmin(admin.ModelAdmin):
     list_display = ["name", "model", "temperature", "max_tokens", "is_active"]
     list_filter = ["is_active"]
+
+
+@admin.register(DailyUsage)
+class DailyUsageAdmin(ReadOnlyAdmin):
+    list_display = ["date", "user", "requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost"]
+    list_filter = [("date", admin.DateFieldListFilter)]
+    search_fields = ["=user__id", "user__username"]
+    date_hierarchy = "date"
+    list_select_related = ["user"]
+
+
+@admin.register(UserUsageSummary)
+class UserUsageSummaryAdmin(ReadOnlyAdmin):
+    list_display = [
+        "user",
+        "total_requests",
+        "total_errors",
+        "total_tokens",
+        "total_cost",
+        "average_latency",
+        "success",
+        "last_activity",
+    ]
+    search_fields = ["=user__id", "user__username"]
+    ordering = ["-total_cost"]
+    list_select_related = ["user"]
+
+    @admin.display(description="avg latency, ms")
+    def average_latency(self, obj: UserUsageSummary) -> int:
+        return round(obj.average_latency_ms)
+
+    @admin.display(description="success rate")
+    def success(self, obj: UserUsageSummary) -> str:
+        return f"{obj.success_rate:.0%}"

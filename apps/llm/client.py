@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 import openai
 from django.conf import settings
 
-from .ratelimit import RateLimiter
+from apps.core.ratelimit import RateLimiter
 
 OFFLINE_PROVIDER = "offline"
 OFFLINE_MODEL = "offline-demo"

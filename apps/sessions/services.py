@@ -1,5 +1,6 @@
 """Persistent conversation sessions (seed 004's SessionPersistenceService, same names)."""
 
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -63,7 +64,6 @@ def complete_session(session_id: int) -> UserSession:
     session.save(update_fields=["is_active", "completed_at", "updated_at"])
     if session.metaphysical_profile:
         TelegramUser.objects.filter(pk=session.user_id).update(metaphysical_profile=session.metaphysical_profile)
-    transaction.on_commit(lambda: _refresh_journey_later(session.user_id, session.pk))
     transaction.on_commit(
         lambda: track(
             Events.SESSION_COMPLETED,
@@ -85,17 +85,9 @@ def session_recent_turns(session: UserSession, limit: int | None = None) -> list
     return [{"role": turn["role"], "content": turn["content"]} for turn in turns]
 
 
-def _refresh_journey_later(user_id: int, session_id: int) -> None:
-    from apps.journey.tasks import refresh_journey
-
-    refresh_journey.delay(user_id, session_id)
-
-
 def session_histories_purge(*, retention_days: int | None = None) -> int:
     """Completed sessions keep their conversation for SESSION_HISTORY_RETENTION_DAYS; then the turns go
     (what people wrote) and the session's figures stay."""
-    from datetime import timedelta
-
     cutoff = timezone.now() - timedelta(days=retention_days or settings.SESSION_HISTORY_RETENTION_DAYS)
     return (
         UserSession.objects.filter(is_active=False, completed_at__lt=cutoff)

@@ -19,3 +19,22 @@ def users_overview() -> dict[str, int]:
 
 def user_latest_activity(*, user_id: int, limit: int = 20) -> QuerySet[UserActivityLog]:
     return UserActivityLog.objects.filter(user_id=user_id).order_by("-timestamp")[:limit]
+
+
+# Seed 004's profile rotation: who is due (the LLM work is the bot's flow).
+ACTIVE_WINDOW = timedelta(days=30)
+PROFILE_MAX_AGE = timedelta(days=7)
+
+
+def profile_is_stale(user: TelegramUser, now=None) -> bool:
+    updated = (user.markers or {}).get("profile_updated_at")
+    return not updated or updated < ((now or timezone.now()) - PROFILE_MAX_AGE).isoformat()
+
+
+def users_due_for_rotation(now=None) -> QuerySet[TelegramUser]:
+    """Seen in the last 30 days, with no profile or one older than 7 days; oldest profiles first."""
+    now = now or timezone.now()
+    stale = Q(markers__profile_updated_at__isnull=True) | Q(
+        markers__profile_updated_at__lt=(now - PROFILE_MAX_AGE).isoformat()
+    )
+    return TelegramUser.objects.filter(stale, last_seen_date__gte=now - ACTIVE_WINDOW, is_active=True).order_by("id")

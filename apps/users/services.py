@@ -76,3 +76,11 @@ def user_record_contact(*, identity: TelegramIdentity, activity: ContactActivity
 def user_set_active(*, user_id: int, is_active: bool) -> bool:
     """Mark a user reachable or not (they blocked or unblocked the bot). True if it changed."""
     return bool(TelegramUser.objects.filter(pk=user_id).exclude(is_active=is_active).update(is_active=is_active))
+
+
+def user_profile_update(user: TelegramUser, *, summary: str, streams: list) -> None:
+    """A freshly written psychological profile (seed 004), stamped with when it was written."""
+    user.psychological_summary = summary[:2000]
+    user.streams = [str(stream)[:40] for stream in streams][:5]
+    user.markers = {**(user.markers or {}), "profile_updated_at": timezone.now().isoformat()}
+    user.save(update_fields=["psychological_summary", "streams", "markers"])

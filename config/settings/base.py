@@ -41,6 +41,7 @@ LOCAL_APPS = [
     "apps.journey",
     "apps.bot",
     "apps.llm",
+    "apps.demo",
 ]
 INSTALLED_APPS = DJANGO_APPS + THIRD_PARTY_APPS + LOCAL_APPS
 
@@ -189,6 +190,8 @@ TELEGRAM_BOT_TOKEN = env("TELEGRAM_BOT_TOKEN", default="")
 TELEGRAM_WEBHOOK_SECRET = env("TELEGRAM_WEBHOOK_SECRET", default="")
 TELEGRAM_API_BASE_URL = env("TELEGRAM_API_BASE_URL", default="")
 TELEGRAM_WEBHOOK_MAX_BODY = 1024 * 1024
+# What the domain apps (refunds, broadcasts) reach Telegram through: the bot's one outbound gateway.
+TELEGRAM_GATEWAY = "apps.bot.gateway"
 # An update stored but not yet processed after this long is enqueued again by the sweeper.
 INBOX_PENDING_GRACE = timedelta(seconds=env.int("INBOX_PENDING_GRACE_SECONDS", default=60))
 # An update claimed by a worker that has not finished after this long is taken as lost; longer

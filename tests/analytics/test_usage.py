@@ -4,12 +4,11 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.analytics import services
-from apps.analytics.models import DailyUsage, UserUsageSummary
 from apps.analytics.selectors import get_all_users_usage_by_date, get_user_daily_usage, get_user_total_usage
 from apps.analytics.services import record_usage
-from apps.analytics.usage import rollups_rebuild
-from apps.llm.models import LLMRequest
+from apps.llm import metering
+from apps.llm.models import DailyUsage, LLMRequest, UserUsageSummary
+from apps.llm.usage import rollups_rebuild
 from apps.users.models import TelegramUser
 from tests.conftest import run_concurrently
 
@@ -36,7 +35,7 @@ def test_a_failing_database_never_reaches_the_caller_and_the_record_is_not_lost(
     the Celery task (eager here), which stores it once the database answers again."""
     from django.db import OperationalError
 
-    real_usage_record = services.usage_record
+    real_usage_record = metering.usage_record
     attempts = []
 
     def flaky(**fields):
@@ -45,8 +44,8 @@ def test_a_failing_database_never_reaches_the_caller_and_the_record_is_not_lost(
             raise OperationalError("could not connect to server")
         return real_usage_record(**fields)
 
-    monkeypatch.setattr(services, "_RECORD_RETRY_DELAYS", (0, 0))
-    monkeypatch.setattr(services, "usage_record", flaky)
+    monkeypatch.setattr(metering, "_RECORD_RETRY_DELAYS", (0, 0))
+    monkeypatch.setattr(metering, "usage_record", flaky)
     assert record_usage(42, "john", 10, cost=Decimal("0.5"), model="m") is None
     assert len(attempts) == 4, "three inline attempts, then the hand-over task"
     request = LLMRequest.objects.get()

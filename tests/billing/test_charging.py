@@ -110,12 +110,12 @@ def test_holds_of_answers_that_never_settled_are_released(reference_data):
 
 def test_concurrent_messages_of_one_user_never_overdraw(require_postgres, llm_api, settings):
     """Ten answers at once on a balance that covers three holds: three are answered, never below zero."""
-    from apps.llm.services import conversation_reply
+    from apps.bot.flows.chat import chat_turn
 
     settings.BILLING_TRIAL_CREDITS = Decimal("0")
     TelegramUser.objects.create(id=907)
     add_to_balance(907, Decimal("0.6"))  # each hold: ~0.16 for 800 completion tokens
-    replies = run_concurrently(lambda n: conversation_reply(user_id=907, username="u", text=f"m{n}"), 10)
+    replies = run_concurrently(lambda n: chat_turn(user_id=907, username="u", text=f"m{n}"), 10)
     assert get_user_balance(907) >= 0
     assert sum(reply.answered for reply in replies) == len(llm_api.requests) >= 3
     assert ledger_mismatches()[1] == []

@@ -55,7 +55,7 @@ def test_run_polling_feeds_the_same_inbox_and_handlers(bot_api):
 @pytest.mark.django_db
 def test_seed_demo_makes_a_realistic_population_and_replaces_it_when_run_again():
     from apps.analytics.models import AnalyticsEvent
-    from apps.users.demo import DEMO_ID_START
+    from apps.demo.population import DEMO_ID_START
     from apps.users.models import UserActivityLog
 
     TelegramUser.objects.create(id=42, first_name="Real")
@@ -76,8 +76,7 @@ def test_seed_demo_makes_a_realistic_population_and_replaces_it_when_run_again()
 def test_seed_demo_sessions_requests_and_rollups_agree(reference_data):
     from django.db.models import Sum
 
-    from apps.analytics.models import DailyUsage, UserUsageSummary
-    from apps.llm.models import LLMRequest
+    from apps.llm.models import DailyUsage, LLMRequest, UserUsageSummary
     from apps.sessions.models import UserSession
 
     _call("seed_demo", "--users", "30")

@@ -8,7 +8,6 @@ from apps.analytics.selectors import get_user_daily_usage
 from apps.bot import static_text
 from apps.bot.handlers.chat import NEW_CONFIRM
 from apps.llm.models import BotPersona, LLMRequest
-from apps.llm.services import PROGRESS_SAVED
 from apps.sessions.models import UserSession
 from tests.conftest import message_update
 from tests.fakes.openai import Answer, Fail
@@ -62,7 +61,7 @@ def test_when_the_model_fails_the_user_is_told_progress_is_saved(post_update, bo
     llm_api.then(*[Fail(503)] * (settings.LLM_MAX_RETRIES + 1))
     post_update(message_update("are you there?", user_id=704))
 
-    assert _replies(bot_api, 704) == [PROGRESS_SAVED]
+    assert _replies(bot_api, 704) == [static_text.PROGRESS_SAVED]
     session = UserSession.objects.get(user_id=704)
     assert session.conversation_history[0]["content"] == "are you there?", "the message is kept"
     assert "InternalServerError" in session.session_data["last_error"]

@@ -264,13 +264,14 @@ def test_a_timeout_after_the_request_left_is_unconfirmed_but_one_that_never_left
     import httpx
     from telegram.error import TimedOut
 
+    from apps.bot.gateway import sending_error
     from apps.broadcast.delivery import outcome_of_error
 
-    def timed_out(cause: Exception) -> TimedOut:
+    def timed_out(cause: Exception) -> Exception:
         try:
             raise TimedOut() from cause
         except TimedOut as error:
-            return error
+            return sending_error(error)  # what the gateway hands the broadcast
 
     assert outcome_of_error(timed_out(httpx.ReadTimeout("slow")), attempts=1).status == "unconfirmed"
     assert outcome_of_error(timed_out(httpx.ConnectTimeout("down")), attempts=1).status == "pending"

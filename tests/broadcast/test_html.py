@@ -1,7 +1,8 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from apps.broadcast.html import CAPTION_LIMIT, validate_telegram_html
+from apps.broadcast.html import validate_telegram_html
+from apps.core.sending import CAPTION_LIMIT
 
 
 @pytest.mark.parametrize(

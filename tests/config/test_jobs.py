@@ -10,12 +10,12 @@ from django_celery_beat.models import PeriodicTask
 
 from apps.analytics.jobs import database_size_snapshot, events_purge, events_rollup
 from apps.analytics.models import AnalyticsEvent, EventDailyCount
+from apps.core.locks import single_run
 from apps.sessions.models import UserSession
 from apps.sessions.services import session_histories_purge
 from apps.users.jobs import activity_archive
 from apps.users.models import TelegramUser, UserActivityLog, UserActivityLogArchive
 from config.celery import app
-from config.locks import single_run
 from tests.conftest import run_concurrently, wait_until
 
 pytestmark = pytest.mark.django_db
@@ -172,8 +172,8 @@ def test_run_job_runs_a_scheduled_job_by_hand(settings):
 def test_a_job_sent_twice_at_once_to_two_real_workers_does_its_work_once(start_worker, llm_api):
     """Two worker processes each take one copy of the rotation; the shared lock lets one of them run,
     so every due profile costs one LLM request, not two."""
+    from apps.bot.tasks import rotate_profiles
     from apps.users.models import ProfileRotationRun
-    from apps.users.tasks import rotate_profiles
     from tests.fakes.openai import Answer
     from tests.users.test_profiles import GOOD, _user
 

@@ -3,10 +3,11 @@
 import pytest
 
 from apps.analytics.models import AnalyticsEvent
+from apps.bot.flows.sessions import session_finish
 from apps.journey.models import JourneyProgress, JourneyStage
 from apps.journey.services import analyze_journey_stage, update_journey_stage
 from apps.llm.models import LLMRequest
-from apps.sessions.services import complete_session, create_session, update_session
+from apps.sessions.services import create_session, update_session
 from apps.users.models import TelegramUser
 from tests.conftest import message_update
 from tests.fakes.openai import Answer, Fail
@@ -72,7 +73,7 @@ def test_a_completed_session_moves_the_stage_through_the_llm(llm_api, user):
     for turn in HISTORY:
         update_session(session.pk, turn)
     llm_api.then(Answer(text='{"stage": "meeting_the_mentor", "reason": "found a coach"}'))
-    complete_session(session.pk)
+    session_finish(session.pk)
     user.refresh_from_db()
     assert user.last_journey_stage == JourneyStage.MEETING_THE_MENTOR
 

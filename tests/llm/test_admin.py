@@ -24,8 +24,8 @@ def test_request_list_totals_the_filtered_rows_and_shows_unknown_usage(admin_cli
     [
         "admin:llm_modelprice_changelist",
         "admin:llm_botpersona_changelist",
-        "admin:analytics_dailyusage_changelist",
-        "admin:analytics_userusagesummary_changelist",
+        "admin:llm_dailyusage_changelist",
+        "admin:llm_userusagesummary_changelist",
         "admin:bot_sessions_usersession_changelist",
     ],
 )

@@ -5,10 +5,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from apps.analytics.models import DailyUsage, UserUsageSummary
 from apps.analytics.selectors import get_all_users_usage_by_date, get_user_daily_usage, get_user_total_usage
 from apps.llm.client import LLMError
-from apps.llm.models import LLMRequest, ModelPrice
+from apps.llm.models import DailyUsage, LLMRequest, ModelPrice, UserUsageSummary
 from apps.llm.services import llm_complete
 from apps.users.models import TelegramUser
 from tests.fakes.openai import Answer, Fail, Hangup, Stall

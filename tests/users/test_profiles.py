@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from apps.bot.flows.profiles import profile_refresh, profile_refresh_if_stale, rotate_profiles
 from apps.llm.models import LLMRequest
 from apps.users.models import ProfileRotationRun, TelegramUser, UserActivityLog
-from apps.users.profiles import profile_refresh, profile_refresh_if_stale, rotate_profiles, users_due_for_rotation
+from apps.users.selectors import users_due_for_rotation
 from tests.conftest import message_update
 from tests.fakes.openai import Answer, Fail
 

@@ -2,15 +2,17 @@ from asgiref.sync import sync_to_async
 from django.utils import timezone
 from telegram import Update
 
-from apps.analytics.selectors import activity_daily, llm_costs
+from apps.analytics.selectors import activity_daily
+from apps.billing.selectors import llm_costs
 from apps.bot import static_text
 from apps.bot.context import BotContext
+from apps.core.dates import day_start
 
 
 def _today_figures() -> dict:
     today = timezone.localdate()
     activity = activity_daily(today, today)[0]
-    start = timezone.make_aware(timezone.datetime.combine(today, timezone.datetime.min.time()))
+    start = day_start(today)
     costs = next(iter(llm_costs(start, timezone.now() + timezone.timedelta(seconds=1), "day")), None)
     return {
         **activity,

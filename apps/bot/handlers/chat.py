@@ -7,10 +7,11 @@ from telegram.constants import ChatAction
 
 from apps.bot import static_text
 from apps.bot.context import BotContext
+from apps.bot.flows.chat import chat_turn
+from apps.bot.flows.sessions import session_finish
 from apps.bot.formatting import split_message
 from apps.bot.handlers.billing import topup_keyboard
-from apps.llm.services import conversation_reply
-from apps.sessions.services import active_session, complete_session, create_session
+from apps.sessions.services import active_session, create_session
 
 NEW_CONFIRM = "session:new:confirm"
 NEW_CANCEL = "session:new:cancel"
@@ -27,7 +28,7 @@ async def text_message(update: Update, context: BotContext) -> None:
     user = update.effective_user
     typing = asyncio.create_task(_keep_typing(update, context))
     try:
-        reply = await sync_to_async(conversation_reply)(
+        reply = await sync_to_async(chat_turn)(
             user_id=user.id, username=user.username or user.first_name or "", text=update.effective_message.text
         )
     finally:
@@ -64,7 +65,7 @@ async def new_session_answer(update: Update, context: BotContext) -> None:
     if query.data == NEW_CONFIRM:
         session = await sync_to_async(active_session)(query.from_user.id)
         if session is not None:
-            await sync_to_async(complete_session)(session.pk)
+            await sync_to_async(session_finish)(session.pk)
         await sync_to_async(create_session)(query.from_user.id)
         await query.edit_message_text(static_text.NEW_SESSION_STARTED)
     else:

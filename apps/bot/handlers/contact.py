@@ -1,14 +1,12 @@
 import re
 
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from telegram import Update
 from telegram.helpers import effective_message_type
 
-from apps.billing.services import billing_grant_trial
 from apps.bot.context import BotContext
-from apps.users.profiles import profile_refresh_if_stale
-from apps.users.services import ContactActivity, TelegramIdentity, user_record_contact
+from apps.bot.flows.contact import contact_record
+from apps.users.services import ContactActivity, TelegramIdentity
 
 # Telegram's own rule for deep-link payloads.
 _DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -58,10 +56,6 @@ async def record_contact(update: Update, context: BotContext) -> None:
         language_code=user.language_code or "",
         is_premium=bool(user.is_premium),
     )
-    context.contact = await sync_to_async(user_record_contact)(
+    context.contact = await sync_to_async(contact_record)(
         identity=identity, activity=describe(update), source=start_payload(update)
     )
-    if context.contact.created:
-        await sync_to_async(billing_grant_trial)(user_id=user.id)
-    elif settings.PROFILE_REFRESH_ON_CONTACT:
-        await sync_to_async(profile_refresh_if_stale)(context.contact.user)

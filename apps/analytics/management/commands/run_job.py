@@ -1,7 +1,6 @@
+from celery import current_app as app
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django_celery_beat.models import PeriodicTask
-
-from config.celery import app
 
 
 class Command(BaseCommand):

@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from celery import current_app
+
 logger = logging.getLogger(__name__)
 _FLUSH = object()  # put by flush(): publish what is there without lingering
 
@@ -80,3 +82,12 @@ class BatchPublisher:
                     self._pending -= len(batch)
                     if not self._pending:
                         self._drained.set()
+
+
+def enqueue(publisher: BatchPublisher, item: Any, *, run_now: Callable[[list[Any]], object]) -> None:
+    """Hand `item` on: without a broker (Celery eager, the embedded default) `run_now([item])` does the
+    work here and now; with one, the publisher's thread passes it to the broker in a batch."""
+    if current_app.conf.task_always_eager:
+        run_now([item])
+    else:
+        publisher.submit(item)

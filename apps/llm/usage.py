@@ -9,9 +9,7 @@ from django.db.models import Count, Max, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from apps.llm.models import LLMRequest, RequestStatus
-
-from .models import DailyUsage, UserUsageSummary
+from .models import DailyUsage, LLMRequest, RequestStatus, UserUsageSummary
 
 _FAILED = ~Q(status=RequestStatus.SUCCESS)
 _ADDED = ("errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost")

@@ -4,41 +4,24 @@ import hashlib
 import json
 import logging
 import time
-from datetime import timedelta
 
 from django.core.cache import cache
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from apps.llm.client import LLMError
 from apps.llm.models import RequestType
 from apps.llm.services import llm_complete
-
-from .models import ProfileRotationRun, TelegramUser, UserActivityLog
+from apps.users.models import ProfileRotationRun, TelegramUser, UserActivityLog
+from apps.users.selectors import profile_is_stale, users_due_for_rotation
+from apps.users.services import user_profile_update
 
 logger = logging.getLogger(__name__)
 
-ACTIVE_WINDOW = timedelta(days=30)
-PROFILE_MAX_AGE = timedelta(days=7)
 ANSWER_CACHE_TTL = 24 * 3600
 PROFILE_PROMPT = (
     "You write short, kind psychological profiles for an AI companion, from what a person did and said. "
     'Answer with JSON only: {"summary": "<three sentences at most>", "streams": ["<up to five short topic tags>"]}.'
 )
-
-
-def profile_is_stale(user: TelegramUser, now=None) -> bool:
-    updated = (user.markers or {}).get("profile_updated_at")
-    return not updated or updated < ((now or timezone.now()) - PROFILE_MAX_AGE).isoformat()
-
-
-def users_due_for_rotation(now=None) -> QuerySet[TelegramUser]:
-    """Seen in the last 30 days, with no profile or one older than 7 days; oldest profiles first."""
-    now = now or timezone.now()
-    stale = Q(markers__profile_updated_at__isnull=True) | Q(
-        markers__profile_updated_at__lt=(now - PROFILE_MAX_AGE).isoformat()
-    )
-    return TelegramUser.objects.filter(stale, last_seen_date__gte=now - ACTIVE_WINDOW, is_active=True).order_by("id")
 
 
 def _material(user: TelegramUser) -> str:
@@ -75,10 +58,7 @@ def profile_refresh(user_id: int) -> bool:
     summary, streams = parsed["summary"], parsed.get("streams", [])
     if not isinstance(summary, str) or not isinstance(streams, list):
         raise ValueError("profile answer has the wrong shape")
-    user.psychological_summary = summary[:2000]
-    user.streams = [str(stream)[:40] for stream in streams][:5]
-    user.markers = {**(user.markers or {}), "profile_updated_at": timezone.now().isoformat()}
-    user.save(update_fields=["psychological_summary", "streams", "markers"])
+    user_profile_update(user, summary=summary, streams=streams)
     return True
 
 
@@ -109,7 +89,7 @@ def profile_refresh_if_stale(user: TelegramUser) -> bool:
         return False
     if not cache.add(f"profile-refresh:{user.pk}:{timezone.localdate()}", 1, 24 * 3600):
         return False
-    from .tasks import refresh_profile
+    from apps.bot.tasks import refresh_profile
 
     refresh_profile.delay(user.pk)
     return True

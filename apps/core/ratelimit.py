@@ -7,10 +7,8 @@ edges, and the state is one number per limiter.
 
 import threading
 import time
-from functools import cache
 
-import redis
-from django.conf import settings
+from .redis import redis_client
 
 # Books a slot at Redis' own clock. Returns the microseconds until the slot: 0 when booked now; more
 # when not booked (ask again then), or, with ARGV[3] = 1 (reserve), booked ahead all the same.
@@ -72,13 +70,3 @@ class RateLimiter:
                 return False
             time.sleep(wait / 1000)
         return True
-
-
-@cache
-def _redis_for(url: str) -> redis.Redis:
-    return redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=2)
-
-
-def redis_client() -> redis.Redis | None:
-    """The project's shared Redis client (REDIS_URL), or None without one."""
-    return _redis_for(settings.REDIS_URL) if settings.REDIS_URL else None

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from apps.llm.ratelimit import RateLimiter
+from apps.core.ratelimit import RateLimiter
 
 
 def _rate_of(limiter: RateLimiter, calls: int) -> float:

@@ -7,10 +7,9 @@ from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from apps.bot.models import InboxStatus, InboxUpdate
-from apps.llm.ratelimit import redis_client
-
-from .selectors import last_event_time
+from apps.analytics.selectors import last_event_time
+from apps.bot.selectors import inbox_oldest_pending
+from apps.core.redis import redis_client
 
 # Updates waiting longer than this mean the workers are not keeping up (or not running).
 QUEUE_LAG_LIMIT = timedelta(minutes=5)
@@ -43,12 +42,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as error:
         report["broker"], healthy = f"down: {type(error).__name__}", False
     if report["database"] == "ok":
-        oldest = (
-            InboxUpdate.objects.filter(status=InboxStatus.PENDING)
-            .order_by("received_at")
-            .values_list("received_at", flat=True)
-            .first()
-        )
+        oldest = inbox_oldest_pending()
         lag = (timezone.now() - oldest).total_seconds() if oldest else 0.0
         report["queue_lag_seconds"] = round(lag, 1)
         if lag > QUEUE_LAG_LIMIT.total_seconds():

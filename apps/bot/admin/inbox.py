@@ -2,10 +2,9 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from config.admin import ReadOnlyAdmin
-
-from .models import InboxStatus, InboxUpdate
-from .services import inbox_replay
+from apps.bot.models import InboxStatus, InboxUpdate
+from apps.bot.services import inbox_replay
+from apps.core.admin import ReadOnlyAdmin
 
 
 @admin.register(InboxUpdate)

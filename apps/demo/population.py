@@ -15,14 +15,13 @@ from django.utils import timezone
 from apps.analytics.catalogue import Events
 from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import daily_session_id
-from apps.analytics.usage import rollups_rebuild
 from apps.billing.models import Balance, CreditPackage, Operation, OperationType, Payment
 from apps.billing.services import charge_for_usage, idempotency_hash
 from apps.llm.models import LLMRequest, RequestStatus
 from apps.llm.services import price_for
+from apps.llm.usage import rollups_rebuild
 from apps.sessions.models import UserSession
-
-from .models import Gender, TelegramUser, UserActivityLog
+from apps.users.models import Gender, TelegramUser, UserActivityLog
 
 DEMO_ID_START = 7_000_000_000
 DEMO_ID_END = DEMO_ID_START + 1_000_000

@@ -4,7 +4,7 @@ until that time has passed (Redis when configured, this process otherwise)."""
 import threading
 import time
 
-from apps.llm.ratelimit import redis_client
+from .redis import redis_client
 
 _KEY = "telegram:flood-until"
 # Only ever extends the wait: two 429s at once keep the longer one. The key expires after the wait.

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandParser
 
-from apps.users.demo import demo_seed
+from apps.demo.population import demo_seed
 
 
 class Command(BaseCommand):

@@ -2,7 +2,7 @@ import os
 import threading
 import time
 
-from config.publisher import BatchPublisher
+from apps.core.publisher import BatchPublisher
 
 
 def test_items_queued_while_a_publish_runs_go_out_together():

@@ -1,0 +1,69 @@
+"""How much of the database budget (DATABASE_BUDGET_BYTES) each table takes."""
+
+from django.conf import settings
+from django.db import connection
+
+
+def table_sizes() -> list[dict]:
+    """Bytes and rows per table of this project's database, largest first."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid), "
+                "GREATEST(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'r' AND n.nspname = current_schema()"
+            )
+            rows = [(name, total, table, count) for name, total, table, count in cursor.fetchall()]
+        else:
+            cursor.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+            names = [name for (name,) in cursor.fetchall()]
+            sizes = _sqlite_sizes(cursor)
+            rows = []
+            for name in names:
+                cursor.execute(f'SELECT COUNT(*) FROM "{name}"')
+                indexes = sum(size for table, size in sizes.items() if table[1] == name and table[0] != name)
+                rows.append(
+                    (name, sizes.get((name, name), 0) + indexes, sizes.get((name, name), 0), cursor.fetchone()[0])
+                )
+    tables = [
+        {
+            "table": name,
+            "bytes": total,
+            "table_bytes": table,
+            "index_bytes": total - table,
+            "rows": count,
+            "bytes_per_row": total / count if count else None,
+        }
+        for name, total, table, count in rows
+    ]
+    return sorted(tables, key=lambda row: row["bytes"], reverse=True)
+
+
+def _sqlite_sizes(cursor) -> dict[tuple[str, str], int]:
+    """(object, its table) → bytes, from SQLite's dbstat table where the build has it."""
+    try:
+        cursor.execute(
+            "SELECT s.name, m.tbl_name, SUM(s.pgsize) FROM dbstat s "
+            "JOIN sqlite_master m ON m.name = s.name GROUP BY s.name"
+        )
+    except Exception:
+        return {}
+    return {(name, table): size for name, table, size in cursor.fetchall()}
+
+
+def database_budget(*, record_table: str | None = None) -> dict:
+    """Seed 003's 1 GB budget: what each table takes, what is used, and how many more rows of
+    `record_table` (the ledger's, for the admin) it still holds."""
+    tables = table_sizes()
+    used = sum(row["bytes"] for row in tables)
+    budget = settings.DATABASE_BUDGET_BYTES
+    operations = next((row for row in tables if row["table"] == record_table), None)
+    per_operation = operations["bytes_per_row"] if operations and operations["bytes_per_row"] else None
+    return {
+        "tables": tables,
+        "used": used,
+        "budget": budget,
+        "percent": 100 * used / budget if budget else 0,
+        "operation_bytes": per_operation,
+        "operations_left": int((budget - used) / per_operation) if per_operation and budget > used else None,
+    }

@@ -1,0 +1,79 @@
+"""The one place that sends to Telegram outside a handler, over the bot's own loop: refunds for
+billing, broadcasts for the broadcast app. They reach it through the TELEGRAM_GATEWAY setting, never
+by import, and hear of failures only as `apps.core.sending` errors."""
+
+from datetime import timedelta
+
+import httpx
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
+from telegram.ext import Application
+
+from apps.broadcast.models import Broadcast
+from apps.core import sending
+
+from . import runtime
+
+
+def refund_star_payment(*, user_id: int, charge_id: str) -> None:
+    """refundStarPayment; raises what Telegram said when it refuses."""
+    runtime.run(
+        lambda application: application.bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
+    )
+
+
+def warm_up() -> None:
+    """Initialise the bot now (getMe), before senders start booking their slots."""
+    runtime.run(_initialised)
+
+
+async def _initialised(application: Application) -> None:
+    return None
+
+
+def broadcast_send(broadcast: Broadcast, chat_id: int, *, timeout: float | None = None) -> int:
+    """The broadcast's message to one chat; returns its message_id. Raises `sending.SendFailed` for what
+    Telegram answered (or did not), and anything else for our own failure before the request."""
+    try:
+        message = runtime.run(lambda application: _send_content(application.bot, broadcast, chat_id), timeout)
+    except TelegramError as error:
+        raise sending_error(error) from error
+    return message.message_id
+
+
+async def _send_content(bot: Bot, broadcast: Broadcast, chat_id: int) -> Message:
+    """Photo with caption or text, HTML, URL buttons."""
+    markup = (
+        InlineKeyboardMarkup([[InlineKeyboardButton(b["text"], url=b["url"])] for b in broadcast.buttons])
+        if broadcast.buttons
+        else None
+    )
+    common = {"chat_id": chat_id, "parse_mode": ParseMode.HTML, "reply_markup": markup}
+    if broadcast.paid:
+        common["allow_paid_broadcast"] = True
+    if broadcast.photo:
+        return await bot.send_photo(photo=broadcast.photo, caption=broadcast.text, **common)
+    return await bot.send_message(text=broadcast.text, **common)
+
+
+def sending_error(error: TelegramError) -> sending.SendFailed:
+    """What python-telegram-bot's error means for a message."""
+    if isinstance(error, RetryAfter):
+        return sending.RetryAfter(str(error), seconds=_seconds(error.retry_after))
+    if isinstance(error, Forbidden):
+        return sending.Blocked(str(error))
+    if isinstance(error, BadRequest):
+        return sending.Rejected(str(error))
+    if isinstance(error, TimedOut) and not _never_left(error):
+        return sending.Unconfirmed(str(error))
+    return sending.SendFailed(str(error))
+
+
+def _seconds(retry_after: int | timedelta) -> float:
+    return retry_after.total_seconds() if isinstance(retry_after, timedelta) else float(retry_after)
+
+
+def _never_left(error: TimedOut) -> bool:
+    """A timeout while connecting or waiting for a pooled connection: the request never reached Telegram."""
+    return isinstance(error.__cause__, httpx.ConnectTimeout | httpx.PoolTimeout)
