@@ -26,4 +26,7 @@ TELEGRAM_WEBHOOK_SECRET = "test-webhook-secret"
 
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not ":memory:": the bot's handlers reach the database from their own thread.
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".pytest-db.sqlite3")}
+    # Its own name per checkout or concurrent run: BOTDESK_TEST_SQLITE_NAME.
+    DATABASES["default"]["TEST"] = {
+        "NAME": env("BOTDESK_TEST_SQLITE_NAME", default=str(BASE_DIR / ".pytest-db.sqlite3"))
+    }
