@@ -8,7 +8,6 @@ Celery fork, never inherited), and synchronous callers hand it coroutines.
 """
 
 import asyncio
-import contextvars
 import os
 import threading
 from collections.abc import Callable, Coroutine
@@ -19,15 +18,13 @@ from django.db import close_old_connections
 from telegram import Update
 from telegram.ext import Application
 
+from .handler_errors import collected
+
 T = TypeVar("T")
 
 
 class UnusableUpdate(ValueError):
     """python-telegram-bot cannot parse the update (an older or foreign shape): retrying won't help."""
-
-
-# Errors raised by handlers of the update being processed; PTB catches them, we report them.
-_handler_errors: contextvars.ContextVar[list[BaseException]] = contextvars.ContextVar("handler_errors")
 
 
 class _Runtime:
@@ -69,6 +66,8 @@ def _current() -> _Runtime:
     global _runtime
     with _lock:
         if _runtime is None or _runtime.pid != os.getpid():
+            # Only a process that runs the bot builds it: importing the runtime (the inbox, the gateway)
+            # does not import every handler and flow behind the Application.
             from .application import build_application
 
             _runtime = _Runtime(build_application)
@@ -100,26 +99,17 @@ def process_update(payload: dict[str, Any], timeout: float | None = None) -> Non
 
 
 async def _process(application: Application, payload: dict[str, Any]) -> None:
-    errors: list[BaseException] = []
-    token = _handler_errors.set(errors)
-    # The handlers' ORM calls run on asgiref's one sync thread; give its connection the same
-    # care a request gets (health check before, CONN_MAX_AGE honoured after).
-    await sync_to_async(close_old_connections)()
-    try:
-        try:
-            update = Update.de_json(payload, application.bot)
-        except (TypeError, ValueError, KeyError) as error:
-            raise UnusableUpdate(f"{type(error).__name__}: {error}") from error
-        await application.process_update(update)
-    finally:
-        _handler_errors.reset(token)
+    with collected() as errors:
+        # The handlers' ORM calls run on asgiref's one sync thread; give its connection the same
+        # care a request gets (health check before, CONN_MAX_AGE honoured after).
         await sync_to_async(close_old_connections)()
+        try:
+            try:
+                update = Update.de_json(payload, application.bot)
+            except (TypeError, ValueError, KeyError) as error:
+                raise UnusableUpdate(f"{type(error).__name__}: {error}") from error
+            await application.process_update(update)
+        finally:
+            await sync_to_async(close_old_connections)()
     if errors:
         raise errors[0]
-
-
-def report_handler_error(error: BaseException) -> None:
-    """Called by the error handler: the update that raised is recorded as failed."""
-    errors = _handler_errors.get(None)
-    if errors is not None:
-        errors.append(error)

@@ -7,7 +7,7 @@ from telegram.error import Forbidden
 from telegram.ext import ApplicationHandlerStop
 
 from apps.bot.context import BotContext
-from apps.bot.runtime import report_handler_error
+from apps.bot.handler_errors import report_handler_error
 from apps.users.services import user_set_active
 
 logger = logging.getLogger(__name__)
