@@ -17,6 +17,11 @@ def users_overview() -> dict[str, int]:
     )
 
 
+def user_journey_stage(user_id: int) -> str | None:
+    """The hero's-journey stage last read for the user ("" or None: not read yet)."""
+    return TelegramUser.objects.filter(pk=user_id).values_list("last_journey_stage", flat=True).first()
+
+
 def user_latest_activity(*, user_id: int, limit: int = 20) -> QuerySet[UserActivityLog]:
     return UserActivityLog.objects.filter(user_id=user_id).order_by("-timestamp")[:limit]
 

@@ -4,18 +4,12 @@ from telegram import Update
 from apps.bot import static_text
 from apps.bot.context import BotContext
 from apps.journey.models import JourneyStage
-from apps.users.models import TelegramUser
+from apps.users.selectors import user_journey_stage
 
 
 async def journey(update: Update, context: BotContext) -> None:
     """Where the user stands on the hero's journey."""
-    stage = await sync_to_async(
-        lambda: (
-            TelegramUser.objects.filter(pk=update.effective_user.id)
-            .values_list("last_journey_stage", flat=True)
-            .first()
-        )
-    )()
+    stage = await sync_to_async(user_journey_stage)(update.effective_user.id)
     if not stage:
         text = static_text.JOURNEY_UNKNOWN
     else:
