@@ -23,7 +23,7 @@ from apps.journey.services import analysis_due
 from apps.journey.tasks import refresh_journey
 from apps.llm.client import LLMError
 from apps.llm.services import active_persona, llm_complete
-from apps.sessions.services import create_session, session_note_error, session_recent_turns, update_session
+from apps.sessions.services import session_get_or_create, session_note_error, session_recent_turns, update_session
 from apps.users.models import TelegramUser
 
 
@@ -40,7 +40,7 @@ def chat_turn(*, user_id: int, username: str, text: str) -> ChatReply:
     what the answer cost. When the LLM fails after its retries, the hold is released, the message stays
     in the session and the error is noted; nothing else is lost."""
     user = TelegramUser.objects.get(pk=user_id)
-    session = create_session(user_id)
+    session = session_get_or_create(user_id)
     persona = active_persona()
     model = persona.model or settings.OPENAI_MODEL
     messages = [

@@ -11,7 +11,7 @@ from apps.bot.flows.chat import chat_turn
 from apps.bot.flows.sessions import session_finish
 from apps.bot.formatting import split_message
 from apps.bot.handlers.billing import topup_keyboard
-from apps.sessions.services import active_session, create_session
+from apps.sessions.services import active_session, session_get_or_create
 
 NEW_CONFIRM = "session:new:confirm"
 NEW_CANCEL = "session:new:cancel"
@@ -45,7 +45,7 @@ async def new_session(update: Update, context: BotContext) -> None:
     """Seed 004's SessionCheckMiddleware: a running session is not dropped without asking."""
     user_id = update.effective_user.id
     if await sync_to_async(active_session)(user_id) is None:
-        await sync_to_async(create_session)(user_id)
+        await sync_to_async(session_get_or_create)(user_id)
         await update.effective_message.reply_text(static_text.NEW_SESSION_STARTED, do_quote=False)
         return
     keyboard = InlineKeyboardMarkup(
@@ -66,7 +66,7 @@ async def new_session_answer(update: Update, context: BotContext) -> None:
         session = await sync_to_async(active_session)(query.from_user.id)
         if session is not None:
             await sync_to_async(session_finish)(session.pk)
-        await sync_to_async(create_session)(query.from_user.id)
+        await sync_to_async(session_get_or_create)(query.from_user.id)
         await query.edit_message_text(static_text.NEW_SESSION_STARTED)
     else:
         await query.edit_message_text(static_text.NEW_SESSION_KEPT)
