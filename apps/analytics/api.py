@@ -1,6 +1,7 @@
 """The analysts' API: thin views over the selectors. Staff only (token or admin session)."""
 
 import csv
+import json
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -115,10 +116,21 @@ class EventsView(ListAPIView):
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response | StreamingHttpResponse:
         if request.query_params.get("format") != "csv":
             return super().list(request, *args, **kwargs)
-        events = self.filter_queryset(self.get_queryset()).order_by("occurred_at", "id")
-        columns = ["id", "event_name", "user_id", "session_id", "occurred_at", "platform", "properties"]
+        # The JSON pages' fields and order (newest first); properties as JSON, as the pages give them.
+        events = self.filter_queryset(self.get_queryset()).order_by(*NewestFirst.ordering)
+        columns = EventOutput.Meta.fields
+        properties = columns.index("properties")
         writer = csv.writer(_Echo())
-        rows = (writer.writerow(row) for row in [columns, *events.values_list(*columns).iterator(chunk_size=2000)])
+
+        def as_row(values: tuple) -> list:
+            row = list(values)
+            row[properties] = json.dumps(row[properties], ensure_ascii=False, sort_keys=True)
+            return row
+
+        rows = (
+            writer.writerow(row)
+            for row in [columns, *(as_row(values) for values in events.values_list(*columns).iterator(chunk_size=2000))]
+        )
         response = StreamingHttpResponse(rows, content_type="text/csv")
         response["Content-Disposition"] = 'attachment; filename="events.csv"'
         return response

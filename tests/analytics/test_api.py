@@ -1,5 +1,7 @@
 """The REST API of DESIGN.md: contract, auth, 400s naming the field, figures on crafted data."""
 
+import csv
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
 from io import StringIO
@@ -235,6 +237,17 @@ def test_events_filter_paginate_and_stream_csv(staff_api):
     lines = b"".join(response.streaming_content).decode().splitlines()
     assert response["Content-Type"] == "text/csv" and lines[0].startswith("id,event_name,user_id")
     assert len(lines) == 6
+
+
+def test_events_csv_has_the_json_pages_columns_order_and_properties_as_json(staff_api):
+    track(Events.BOT_STARTED, user_id=30, properties={"is_new": True, "source": "ad"}, occurred_at=at(1))
+    track(Events.BOT_STARTED, user_id=31, properties={"is_new": False, "source": ""}, occurred_at=at(2))
+    pages = staff_api.get("/api/v1/events/?event_name=bot_started").json()["results"]
+    response = staff_api.get("/api/v1/events/?format=csv&event_name=bot_started")
+    header, *rows = csv.reader(b"".join(response.streaming_content).decode().splitlines())
+    assert header == list(pages[0])
+    assert [int(row[header.index("id")]) for row in rows] == [event["id"] for event in pages], "newest first"
+    assert [json.loads(row[header.index("properties")]) for row in rows] == [event["properties"] for event in pages]
 
 
 def test_openapi_schema_is_served_to_staff_and_valid(staff_api, admin_client):
