@@ -17,8 +17,8 @@ from apps.users.models import TelegramUser
 from .models import Broadcast, BroadcastDelivery, DeliveryStatus
 
 CRITERIA = {
-    "gender", "journey_stages", "streams", "streams_match", "markers", "language", "last_seen_within_days",
-    "registered_after", "registered_before", "has_purchased",
+    "gender", "journey_stage", "journey_stages", "streams", "streams_match", "markers", "language",
+    "last_seen_within_days", "registered_after", "registered_before", "has_purchased",
 }  # fmt: skip
 
 
@@ -31,8 +31,13 @@ def get_users_by_criteria(criteria: dict[str, Any]) -> QuerySet[TelegramUser]:
     users = TelegramUser.objects.filter(is_active=True)
     if criteria.get("gender"):
         users = users.filter(gender=criteria["gender"])
-    if criteria.get("journey_stages"):
-        users = users.filter(last_journey_stage__in=criteria["journey_stages"])
+    # Seed 004 names one stage (`journey_stage`); Botdesk's segments take several (`journey_stages`).
+    stages = [
+        *criteria.get("journey_stages", []),
+        *([criteria["journey_stage"]] if criteria.get("journey_stage") else []),
+    ]
+    if stages:
+        users = users.filter(last_journey_stage__in=stages)
     if criteria.get("streams"):
         users = _with_streams(users, criteria["streams"], every=criteria.get("streams_match") == "all")
     for number, (key, value) in enumerate((criteria.get("markers") or {}).items()):

@@ -48,6 +48,8 @@ def ids(**criteria) -> list[int]:
         ({}, [1, 2, 3]),
         ({"gender": "male"}, [1]),
         ({"journey_stages": ["call_to_adventure", "ordeal"]}, [2]),
+        ({"journey_stage": "ordinary_world"}, [1]),  # seed 004's key: one stage
+        ({"journey_stage": "ordinary_world", "journey_stages": ["call_to_adventure"]}, [1, 2]),
         ({"streams": ["career"]}, [1]),
         ({"streams": ["career", "growth"], "streams_match": "any"}, [1, 2]),
         ({"streams": ["career", "growth"], "streams_match": "all"}, [1]),
