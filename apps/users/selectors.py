@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .models import TelegramUser, UserActivityLog
@@ -36,10 +36,22 @@ def profile_is_stale(user: TelegramUser, now=None) -> bool:
     return not updated or updated < ((now or timezone.now()) - PROFILE_MAX_AGE).isoformat()
 
 
+def _has_written() -> Exists:
+    """A profile is written from what the user did and said: until they have sent a message (commands
+    alone say nothing about a person), there is nothing to write it from."""
+    return Exists(UserActivityLog.objects.filter(user_id=OuterRef("pk"), activity_type="message"))
+
+
 def users_due_for_rotation(now=None) -> QuerySet[TelegramUser]:
-    """Seen in the last 30 days, with no profile or one older than 7 days; oldest profiles first."""
+    """Seen in the last 30 days, with something written and no profile or one older than 7 days."""
     now = now or timezone.now()
     stale = Q(markers__profile_updated_at__isnull=True) | Q(
         markers__profile_updated_at__lt=(now - PROFILE_MAX_AGE).isoformat()
     )
-    return TelegramUser.objects.filter(stale, last_seen_date__gte=now - ACTIVE_WINDOW, is_active=True).order_by("id")
+    recent = TelegramUser.objects.filter(stale, last_seen_date__gte=now - ACTIVE_WINDOW, is_active=True)
+    return recent.filter(_has_written()).order_by("id")
+
+
+def profile_due(user: TelegramUser) -> bool:
+    """Whether the user's profile is to be written now: stale (or absent), with something to write it from."""
+    return profile_is_stale(user) and TelegramUser.objects.filter(pk=user.pk).filter(_has_written()).exists()

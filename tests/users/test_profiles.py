@@ -67,3 +67,17 @@ def test_a_stale_profile_is_refreshed_on_contact_once_a_day(llm_api, post_update
     assert TelegramUser.objects.get(pk=30).psychological_summary == "Curious and restless."
     assert LLMRequest.objects.filter(request_type="profile_summary").count() == 1
     assert not profile_refresh_if_stale(TelegramUser.objects.get(pk=30)), "fresh now"
+
+
+def test_a_new_user_gets_no_profile_of_nothing(llm_api, post_update, bot_api, settings):
+    """Commands alone are no material: the profile is written once the user has written a message."""
+    settings.PROFILE_REFRESH_ON_CONTACT = True
+    post_update(message_update("/start", user_id=40))
+    post_update(message_update("/start", user_id=40))
+    assert list(users_due_for_rotation().values_list("id", flat=True)) == []
+    assert not LLMRequest.objects.filter(request_type="profile_summary").exists()
+    # The message is material: its contact asks for the profile first, then the chat turn is answered.
+    llm_api.then(Answer(text=GOOD), Answer(text="hello"))
+    post_update(message_update("I want to change careers", user_id=40))
+    assert LLMRequest.objects.filter(request_type="profile_summary").count() == 1
+    assert TelegramUser.objects.get(pk=40).psychological_summary == "Curious and restless."

@@ -12,7 +12,7 @@ from apps.llm.client import LLMError
 from apps.llm.models import RequestType
 from apps.llm.services import llm_complete
 from apps.users.models import ProfileRotationRun, TelegramUser, UserActivityLog
-from apps.users.selectors import profile_is_stale, users_due_for_rotation
+from apps.users.selectors import profile_due, users_due_for_rotation
 from apps.users.services import user_profile_update
 
 logger = logging.getLogger(__name__)
@@ -84,8 +84,9 @@ def rotate_profiles(*, batch_size: int = 10, pause: float = 5.0) -> ProfileRotat
 
 
 def profile_refresh_if_stale(user: TelegramUser) -> bool:
-    """On contact: a profile older than 7 days is refreshed in the background, once per user a day."""
-    if not profile_is_stale(user):
+    """On contact: a profile older than 7 days (or none, once the user has written something) is refreshed
+    in the background, once per user a day."""
+    if not profile_due(user):
         return False
     if not cache.add(f"profile-refresh:{user.pk}:{timezone.localdate()}", 1, 24 * 3600):
         return False
