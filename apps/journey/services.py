@@ -48,10 +48,13 @@ def analyze_journey_stage(user_id: int, conversation_history: list[dict]) -> str
     try:
         stage = json.loads(completion.text)["stage"]
     except (ValueError, KeyError, TypeError):
-        logger.warning("journey analysis for user %s: not JSON with a stage: %r", user_id, completion.text[:200])
+        # Logs carry no model text: its length says enough to look the request up.
+        logger.warning(
+            "journey analysis for user %s: not JSON with a stage (%d characters)", user_id, len(completion.text)
+        )
         return None
     if stage not in JourneyStage.values:
-        logger.warning("journey analysis for user %s: unknown stage %r", user_id, stage)
+        logger.warning("journey analysis for user %s: a stage not in the twelve", user_id)
         return None
     return stage
 

@@ -114,8 +114,9 @@ def _record_later(fields: dict) -> None:
     try:
         record_usage_later.delay(payload)
     except Exception:
-        # Last resort: the whole record in the log, to be replayed by hand.
-        logger.error("usage record could not be stored or queued: %s", payload)
+        # Last resort: the record in the log, to be replayed by hand; what people and the model wrote stays out.
+        logged = {**payload, "prompt_text": len(payload["prompt_text"]), "response_text": len(payload["response_text"])}
+        logger.error("usage record could not be stored or queued (texts as their lengths): %s", logged)
 
 
 def usage_record_from_payload(payload: dict) -> LLMRequest:

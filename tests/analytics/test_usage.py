@@ -54,6 +54,30 @@ def test_a_failing_database_never_reaches_the_caller_and_the_record_is_not_lost(
 
 
 @pytest.mark.django_db
+def test_a_record_neither_stored_nor_queued_is_logged_without_what_was_written(monkeypatch, settings, caplog):
+    from django.db import OperationalError
+
+    from apps.llm import tasks
+
+    settings.STORE_PROMPTS = True
+
+    def refuse(**fields):
+        raise OperationalError("could not connect to server")
+
+    def broker_down(payload):
+        raise ConnectionError("broker unreachable")
+
+    monkeypatch.setattr(metering, "_RECORD_RETRY_DELAYS", ())
+    monkeypatch.setattr(metering, "usage_record", refuse)
+    monkeypatch.setattr(tasks.record_usage_later, "delay", broker_down)
+    with caplog.at_level("ERROR", logger="apps.llm.metering"):
+        record_usage(42, "john", 10, model="m", prompt_text="my secret prompt", response_text="the secret answer")
+    [logged] = [record for record in caplog.records if "could not be stored or queued" in record.getMessage()]
+    assert "'total_tokens': 10" in logged.getMessage() and "'model': 'm'" in logged.getMessage()
+    assert "secret" not in caplog.text
+
+
+@pytest.mark.django_db
 def test_rebuilding_rollups_gives_what_the_live_upserts_gave():
     for user_id, tokens, days_ago, status in [
         (1, 10, 0, "success"),

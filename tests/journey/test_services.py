@@ -41,6 +41,15 @@ def test_invalid_output_keeps_the_current_stage(llm_api, user, text):
     assert user.last_journey_stage == JourneyStage.ORDEAL
 
 
+@pytest.mark.parametrize("text", ["secret words of the model", '{"stage": "secret words of the model"}'])
+def test_the_log_of_an_unusable_answer_carries_no_model_text(llm_api, user, text, caplog):
+    llm_api.then(Answer(text=text))
+    with caplog.at_level("WARNING", logger="apps.journey.services"):
+        assert analyze_journey_stage(user.id, HISTORY) is None
+    assert caplog.records, "the failure is logged"
+    assert "secret" not in caplog.text
+
+
 def test_a_failing_llm_keeps_the_current_stage(llm_api, user, settings):
     llm_api.then(*[Fail(500)] * (settings.LLM_MAX_RETRIES + 1))
     assert analyze_journey_stage(user.id, HISTORY) is None
