@@ -1,11 +1,12 @@
 """Persistent conversation sessions (seed 004's SessionPersistenceService, same names)."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from apps.analytics.catalogue import Events
 from apps.analytics.services import track
@@ -89,11 +90,33 @@ def session_recent_turns(session: UserSession, limit: int | None = None) -> list
 
 
 def session_histories_purge(*, retention_days: int | None = None) -> int:
-    """Completed sessions keep their conversation for SESSION_HISTORY_RETENTION_DAYS; then the turns go
-    (what people wrote) and the session's figures stay."""
+    """What people wrote is kept for SESSION_HISTORY_RETENTION_DAYS: completed sessions lose their turns
+    after that (the session's figures stay), and a session still running loses its turns older than
+    that. Returns how many sessions lost turns."""
     cutoff = timezone.now() - timedelta(days=retention_days or settings.SESSION_HISTORY_RETENTION_DAYS)
-    return (
+    completed = (
         UserSession.objects.filter(is_active=False, completed_at__lt=cutoff)
         .exclude(conversation_history=[])
         .update(conversation_history=[])
     )
+    trimmed = 0
+    started_before = UserSession.objects.filter(is_active=True, created_at__lt=cutoff).exclude(conversation_history=[])
+    for session_id in started_before.values_list("pk", flat=True).iterator():
+        trimmed += _turns_drop_before(session_id, cutoff)
+    return completed + trimmed
+
+
+@transaction.atomic
+def _turns_drop_before(session_id: int, cutoff: datetime) -> int:
+    session = UserSession.objects.select_for_update().get(pk=session_id)
+    kept = [turn for turn in session.conversation_history if not _said_before(turn, cutoff)]
+    if len(kept) == len(session.conversation_history):
+        return 0
+    session.conversation_history = kept
+    session.save(update_fields=["conversation_history", "updated_at"])
+    return 1
+
+
+def _said_before(turn: dict, cutoff: datetime) -> bool:
+    said = parse_datetime(turn["at"]) if isinstance(turn.get("at"), str) else None
+    return said is not None and said < cutoff

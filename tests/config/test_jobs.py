@@ -110,6 +110,21 @@ def test_completed_sessions_lose_their_turns_after_the_window(settings):
     assert recent.conversation_history == turns and active.conversation_history == turns
 
 
+def test_a_running_session_loses_only_its_turns_older_than_the_window(settings):
+    settings.SESSION_HISTORY_RETENTION_DAYS = 30
+    user = TelegramUser.objects.create(id=4)
+    now = timezone.now()
+    old_turn = {"role": "user", "content": "long ago", "at": (now - timedelta(days=31)).isoformat()}
+    new_turn = {"role": "user", "content": "today", "at": now.isoformat()}
+    legacy = {"role": "assistant", "content": "no time recorded"}
+    running = UserSession.objects.create(user=user, conversation_history=[old_turn, legacy, new_turn])
+    UserSession.objects.filter(pk=running.pk).update(created_at=now - timedelta(days=40))
+    assert session_histories_purge() == 1
+    running.refresh_from_db()
+    assert running.conversation_history == [legacy, new_turn] and running.is_active
+    assert session_histories_purge() == 0, "nothing more to drop"
+
+
 def test_the_database_size_is_snapshotted():
     snapshot = database_size_snapshot()
     assert snapshot.total_bytes >= 0 and "users_telegramuser" in snapshot.tables
