@@ -19,8 +19,8 @@ from apps.core.privacy import stored_error, stored_prompt
 from apps.llm.services import price_for
 from apps.users.models import TelegramUser
 
-from .exceptions import InsufficientBalance, RefundRefused
-from .models import (
+from ..exceptions import InsufficientBalance, RefundRefused
+from ..models import (
     Balance,
     CreditPackage,
     DebugLog,
