@@ -39,12 +39,16 @@ def query_params(serializer_class: type[Serializer], request: Request) -> dict[s
 
 
 class UsageDailyView(APIView):
+    reads = ("llm.view_dailyusage",)
+
     @extend_schema(parameters=[DayInput], responses=ROWS, summary="Every user's usage on one day")
     def get(self, request: Request) -> Response:
         return Response(selectors.get_all_users_usage_by_date(query_params(DayInput, request)["date"]))
 
 
 class UserUsageView(APIView):
+    reads = ("users.view_telegramuser", "llm.view_dailyusage")
+
     @extend_schema(parameters=[DateRangeInput], responses=ROWS, summary="One user's daily series and totals")
     def get(self, request: Request, user_id: int) -> Response:
         get_object_or_404(TelegramUser, pk=user_id)
@@ -53,6 +57,8 @@ class UserUsageView(APIView):
 
 
 class UserUsageTotalView(APIView):
+    reads = ("users.view_telegramuser", "llm.view_userusagesummary")
+
     @extend_schema(responses=ROWS, summary="One user's all-time totals")
     def get(self, request: Request, user_id: int) -> Response:
         get_object_or_404(TelegramUser, pk=user_id)
@@ -60,6 +66,8 @@ class UserUsageTotalView(APIView):
 
 
 class FunnelView(APIView):
+    reads = ("analytics.view_analyticsevent",)
+
     @extend_schema(parameters=[FunnelInput], responses=ROWS, summary="Users reaching each step in order")
     def get(self, request: Request) -> Response:
         params = query_params(FunnelInput, request)
@@ -67,6 +75,8 @@ class FunnelView(APIView):
 
 
 class ResponseTimesView(APIView):
+    reads = ("analytics.view_analyticsevent",)
+
     @extend_schema(parameters=[ResponseTimesInput], responses=ROWS, summary="count, avg, p50, p95 per bucket")
     def get(self, request: Request) -> Response:
         params = query_params(ResponseTimesInput, request)
@@ -74,6 +84,8 @@ class ResponseTimesView(APIView):
 
 
 class RetentionView(APIView):
+    reads = ("users.view_telegramuser", "users.view_useractivitylog")
+
     @extend_schema(parameters=[RetentionInput], responses=ROWS, summary="Cohorts by registration day or week")
     def get(self, request: Request) -> Response:
         params = query_params(RetentionInput, request)
@@ -81,6 +93,8 @@ class RetentionView(APIView):
 
 
 class ActivityDailyView(APIView):
+    reads = ("users.view_telegramuser", "users.view_useractivitylog")
+
     @extend_schema(parameters=[DateRangeInput], responses=ROWS, summary="Active users, new users, messages per day")
     def get(self, request: Request) -> Response:
         period = query_params(DateRangeInput, request)
@@ -88,6 +102,8 @@ class ActivityDailyView(APIView):
 
 
 class ActiveUsersView(APIView):
+    reads = ("users.view_telegramuser", "users.view_useractivitylog")
+
     @extend_schema(parameters=[DayInput], responses=ROWS, summary="DAU, WAU, MAU and new users as of a day")
     def get(self, request: Request) -> Response:
         return Response(selectors.active_users(query_params(DayInput, request)["date"]))
@@ -107,6 +123,8 @@ class _Echo:
 
 class EventsView(ListAPIView):
     """Raw events, newest first, cursor-paginated; `?format=csv` streams every matching event."""
+
+    reads = ("analytics.view_analyticsevent",)
 
     queryset = AnalyticsEvent.objects.all()
     serializer_class = EventOutput

@@ -27,6 +27,8 @@ class LatestFirst(CursorPagination):
 class UserOperationsView(ListAPIView):
     """One user's ledger, newest first; filter with ?type=payment|generation|…"""
 
+    reads = ("users.view_telegramuser", "billing.view_operation")
+
     serializer_class = OperationOutput
     pagination_class = LatestFirst
     filterset_fields = ["type"]
@@ -40,6 +42,8 @@ class UserOperationsView(ListAPIView):
 
 
 class UserBalanceView(APIView):
+    reads = ("users.view_telegramuser", "billing.view_balance")
+
     @extend_schema(responses=BalanceOutput, summary="One user's balance")
     def get(self, request: Request, user_id: int) -> Response:
         get_object_or_404(TelegramUser, pk=user_id)
@@ -48,6 +52,8 @@ class UserBalanceView(APIView):
 
 
 class LLMCostsView(APIView):
+    reads = ("llm.view_llmrequest", "billing.view_operation")
+
     @extend_schema(parameters=[CostsInput], responses=ROWS, summary="Requests, tokens, cost, revenue and margin")
     def get(self, request: Request) -> Response:
         params = query_params(CostsInput, request)
@@ -55,6 +61,8 @@ class LLMCostsView(APIView):
 
 
 class JourneyStagesView(APIView):
+    reads = ("users.view_telegramuser", "billing.view_payment")
+
     @extend_schema(responses=ROWS, summary="Users and buyers at each hero's-journey stage")
     def get(self, request: Request) -> Response:
         return Response(selectors.journey_stage_distribution())

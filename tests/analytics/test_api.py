@@ -7,7 +7,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -42,6 +42,7 @@ def at(hours: float) -> datetime:
 @pytest.fixture
 def staff_api() -> APIClient:
     staff = User.objects.create_user("analyst", is_staff=True)
+    staff.groups.add(Group.objects.get(name="Analyst"))
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
     return client
@@ -60,6 +61,36 @@ def test_anonymous_is_401_non_staff_403_staff_200(url, user, staff_api):
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=plain).key}")
     assert client.get(url).status_code == 403
     assert staff_api.get(url).status_code == 200
+
+
+ENDPOINTS_ALL = [
+    *ENDPOINTS,
+    "/api/v1/activity/daily/",
+    "/api/v1/activity/active-users/?date=2026-01-01",
+    "/api/v1/users/stages/",
+]
+
+
+@pytest.mark.parametrize("url", ENDPOINTS_ALL)
+def test_staff_without_the_view_permissions_are_refused_like_the_admin_refuses_them(url, user, staff_api):
+    bare = User.objects.create_user("bare", is_staff=True)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=bare).key}")
+    assert client.get(url).status_code == 403
+    assert staff_api.get(url).status_code == 200, "the Analyst group reads everything the API serves"
+
+
+def test_the_analyst_group_holds_exactly_what_the_api_reads():
+    from django.urls import get_resolver
+
+    from config import api_urls
+
+    reads = set()
+    for pattern in api_urls.urlpatterns:
+        reads |= set(pattern.callback.view_class.reads)
+    granted = Group.objects.get(name="Analyst").permissions.select_related("content_type")
+    assert {f"{p.content_type.app_label}.{p.codename}" for p in granted} == reads
+    assert get_resolver()  # the URLconf loads with these views
 
 
 def test_staff_session_works_too(admin_client, user):
