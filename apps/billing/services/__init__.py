@@ -1,32 +1,29 @@
-"""Billing's services. Every name callers use is importable from here."""
+"""Billing's services, by job: the ledger (every balance change, seed 003's functions), charging per
+answer, Telegram Stars, and the logs. Every name callers use is importable from here."""
 
-from .ledger import (
-    STARS_CURRENCY,
-    add_to_balance,
+from .charging import (
     billing_grant_trial,
     billing_release,
     billing_reserve,
     billing_settle,
     charge_estimate,
     charge_for_usage,
+    is_billable,
+    plan_for,
+    reserves_release_stale,
+)
+from .credits import credits_text
+from .ledger import (
+    add_to_balance,
     create_operation,
-    credits_text,
     get_user_balance,
     get_user_operations,
     idempotency_hash,
-    invoice_payload,
-    is_billable,
     ledger_apply,
-    log_debug,
-    log_kie_operation,
-    logs_purge,
-    payment_problem,
-    payment_record,
-    payment_refund,
-    plan_for,
-    reserves_release_stale,
     update_user_balance,
 )
+from .logs import log_debug, log_kie_operation, logs_purge
+from .stars import STARS_CURRENCY, invoice_payload, payment_problem, payment_record, payment_refund
 
 __all__ = [
     "STARS_CURRENCY",

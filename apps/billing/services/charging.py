@@ -1,0 +1,124 @@
+"""Charging per answer: the price plans, what an answer costs, and the hold on the balance that is
+settled to the actual cost or released; the trial credit."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.llm.services import price_for
+
+from ..models import Operation, OperationType, PricePlan
+from .credits import as_credits
+from .ledger import idempotency_hash, ledger_apply, ledger_apply_together
+
+
+def plan_for(model: str) -> PricePlan | None:
+    return PricePlan.objects.filter(model=model).first() or PricePlan.objects.filter(model="").first()
+
+
+def _charge(
+    plan: PricePlan | None, *, prompt_tokens: int, completion_tokens: int, provider_cost: Decimal | None
+) -> Decimal:
+    if plan is None:
+        return Decimal(0)
+    if plan.markup is not None and provider_cost is not None:
+        charge = provider_cost * plan.markup * settings.BILLING_CREDITS_PER_USD
+    else:
+        charge = (
+            prompt_tokens * plan.credits_per_1k_prompt + completion_tokens * plan.credits_per_1k_completion
+        ) / 1000
+    return as_credits(max(charge, plan.minimum_charge))
+
+
+def charge_estimate(*, model: str, prompt_chars: int, max_tokens: int) -> Decimal:
+    """The most an answer can cost: a generous prompt estimate (3 characters a token) and every
+    allowed completion token."""
+    plan = plan_for(model)
+    provider_cost = None
+    if plan is not None and plan.markup is not None:
+        price = price_for("", model, timezone.now())
+        provider_cost = price.cost(prompt_tokens=prompt_chars // 3 + 1, completion_tokens=max_tokens) if price else None
+    return _charge(plan, prompt_tokens=prompt_chars // 3 + 1, completion_tokens=max_tokens, provider_cost=provider_cost)
+
+
+def charge_for_usage(
+    *, model: str, prompt_tokens: int | None, completion_tokens: int | None, provider_cost: Decimal | None
+) -> Decimal:
+    """What an answer costs the user. Usage the provider did not report costs the minimum charge."""
+    plan = plan_for(model)
+    if prompt_tokens is None or completion_tokens is None:
+        return as_credits(plan.minimum_charge) if plan else Decimal(0)
+    return _charge(plan, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, provider_cost=provider_cost)
+
+
+def is_billable(user) -> bool:
+    return not settings.BILLING_FREE_MODE and not user.is_admin
+
+
+def billing_reserve(*, user_id: int, amount: Decimal) -> Operation:
+    """Hold the most an answer can cost; InsufficientBalance if the balance cannot cover it."""
+    return ledger_apply(user_id=user_id, type=OperationType.RESERVE, amount=-as_credits(amount))
+
+
+def billing_settle(*, reserve: Operation, charge: Decimal, llm_request_id: int, model: str = "") -> Operation:
+    """Release the hold and charge what the answer cost, never more than was held: two operations
+    written together, once per LLM request."""
+    held = -reserve.amount
+    release = Operation(
+        user_id=reserve.user_id,
+        type=OperationType.RELEASE,
+        amount=held,
+        idempotency_key=idempotency_hash(f"release:{reserve.pk}"),
+    )
+    generation = Operation(
+        user_id=reserve.user_id,
+        type=OperationType.GENERATION,
+        amount=-min(as_credits(charge), held),
+        model=model,
+        llm_request_id=llm_request_id,
+        idempotency_key=idempotency_hash(f"generation:{llm_request_id}"),
+    )
+    return ledger_apply_together([release, generation])
+
+
+def billing_release(*, reserve: Operation) -> Operation:
+    """The answer failed: give back everything that was held."""
+    return ledger_apply(
+        user_id=reserve.user_id,
+        type=OperationType.RELEASE,
+        amount=-reserve.amount,
+        idempotency_key=f"release:{reserve.pk}",
+    )
+
+
+def billing_grant_trial(*, user_id: int) -> Operation | None:
+    if settings.BILLING_TRIAL_CREDITS <= 0:
+        return None
+    return ledger_apply(
+        user_id=user_id,
+        type=OperationType.BONUS,
+        amount=settings.BILLING_TRIAL_CREDITS,
+        reason="trial credit",
+        idempotency_key=f"trial:{user_id}",
+    )
+
+
+def reserves_release_stale(
+    *, older_than: timedelta = timedelta(minutes=15), lookback: timedelta = timedelta(days=7)
+) -> int:
+    """Holds whose answer never settled (the worker died mid-call) go back to their users. Looks at
+    holds from the last `lookback`; the job runs every few minutes."""
+    now = timezone.now()
+    reserves = list(
+        Operation.objects.filter(
+            type=OperationType.RESERVE, created_at__range=(now - older_than - lookback, now - older_than)
+        )
+    )
+    release_keys = {idempotency_hash(f"release:{reserve.pk}"): reserve for reserve in reserves}
+    settled = set(Operation.objects.filter(idempotency_key__in=release_keys).values_list("idempotency_key", flat=True))
+    stale = [reserve for key, reserve in release_keys.items() if key not in settled]
+    for reserve in stale:
+        billing_release(reserve=reserve)
+    return len(stale)
