@@ -2,14 +2,15 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
-CENT = Decimal("0.0001")
+# What credits are rounded to: four places, as the models store them (decimal_places=4).
+CREDIT_PRECISION = Decimal("0.0001")
 
 
 def as_credits(value: Decimal | int | str) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Decimal(value).quantize(CREDIT_PRECISION, rounding=ROUND_HALF_UP)
 
 
 def credits_text(value: Decimal) -> str:
     """An amount as people read it: 100, 12.5, 0.16 (never 1E+2 or 100.0000)."""
-    text = f"{Decimal(value).quantize(CENT):f}"
+    text = f"{Decimal(value).quantize(CREDIT_PRECISION):f}"
     return text.rstrip("0").rstrip(".") if "." in text else text

@@ -13,7 +13,7 @@ from apps.core.privacy import stored_prompt
 
 from ..exceptions import InsufficientBalance
 from ..models import Balance, Operation, OperationType
-from .credits import CENT, as_credits
+from .credits import CREDIT_PRECISION, as_credits
 
 
 def idempotency_hash(key: str | None) -> int | None:
@@ -143,7 +143,9 @@ def _write_portable(operation: Operation) -> None:
 
 # --- Seed 003's functions ----------------------------------------------------------------------
 def get_user_balance(user_id: int) -> Decimal:
-    return next(iter(Balance.objects.filter(pk=user_id).values_list("amount", flat=True)), Decimal(0)).quantize(CENT)
+    return next(iter(Balance.objects.filter(pk=user_id).values_list("amount", flat=True)), Decimal(0)).quantize(
+        CREDIT_PRECISION
+    )
 
 
 def add_to_balance(
