@@ -45,7 +45,7 @@ def payment_problem(*, user_id: int, payload: str, currency: str, total_amount: 
 
 def payment_record(
     *, user_id: int, payload: str, currency: str, total_amount: int, charge_id: str, provider_charge_id: str = ""
-) -> Payment | None:
+) -> tuple[Payment | None, bool]:
     """Credit a successful payment exactly once per Telegram charge id, however often it arrives.
     Returns the payment (None if it matches no offer) and whether this call credited it."""
     package = _package_from_payload(payload, user_id)
