@@ -7,7 +7,7 @@ import pytest
 from apps.analytics.catalogue import Events
 from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import events_flush, track
-from tests.conftest import broker_down, wait_until
+from tests.helpers import broker_down, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -43,7 +43,7 @@ def test_events_reach_the_database_through_a_real_worker_in_batches(start_worker
 
 def test_a_worker_stopping_cleanly_hands_over_the_events_its_handlers_tracked(start_worker, post_update, bot_api):
     from apps.bot.models import InboxStatus, InboxUpdate
-    from tests.conftest import message_update
+    from tests.helpers import message_update
 
     worker = start_worker()
     payload = message_update("/start", user_id=4100)

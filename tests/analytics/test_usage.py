@@ -10,7 +10,7 @@ from apps.llm import metering
 from apps.llm.models import DailyUsage, LLMRequest, UserUsageSummary
 from apps.llm.usage import rollups_rebuild
 from apps.users.models import TelegramUser
-from tests.conftest import run_concurrently
+from tests.helpers import run_concurrently
 
 
 @pytest.mark.django_db

@@ -18,8 +18,8 @@ from apps.billing.services import (
 )
 from apps.llm.models import LLMRequest
 from apps.users.models import TelegramUser
-from tests.conftest import message_update, run_concurrently
 from tests.fakes.openai import Answer, Fail, Stall
+from tests.helpers import message_update, run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -21,7 +21,7 @@ from apps.billing.services import (
     update_user_balance,
 )
 from apps.users.models import TelegramUser
-from tests.conftest import run_concurrently
+from tests.helpers import run_concurrently
 
 pytestmark = pytest.mark.django_db
 

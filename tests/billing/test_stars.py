@@ -10,7 +10,7 @@ from apps.analytics.models import AnalyticsEvent
 from apps.billing.exceptions import RefundRefused
 from apps.billing.models import CreditPackage, Operation, Payment, PaymentStatus
 from apps.billing.services import create_operation, get_user_balance, invoice_payload, payment_refund
-from tests.conftest import captured_update, message_update
+from tests.helpers import captured_update, message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 _ids = iter(range(7_000_000, 8_000_000))

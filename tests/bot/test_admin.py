@@ -3,7 +3,7 @@ from django.urls import reverse
 
 from apps.bot.models import InboxStatus, InboxUpdate
 from apps.users.models import TelegramUser, UserActivityLog
-from tests.conftest import captured_update
+from tests.helpers import captured_update
 
 
 @pytest.mark.django_db

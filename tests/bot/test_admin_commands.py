@@ -1,7 +1,7 @@
 import pytest
 
 from apps.users.models import TelegramUser
-from tests.conftest import message_update
+from tests.helpers import message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

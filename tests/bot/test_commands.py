@@ -6,7 +6,7 @@ from django.core.management import CommandError, call_command
 from apps.bot.application import ALLOWED_UPDATES
 from apps.bot.models import InboxStatus, InboxUpdate
 from apps.users.models import TelegramUser
-from tests.conftest import message_update
+from tests.helpers import message_update
 
 
 def _call(*args, **options) -> str:

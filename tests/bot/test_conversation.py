@@ -9,8 +9,8 @@ from apps.bot import static_text
 from apps.bot.handlers.chat import NEW_CONFIRM
 from apps.llm.models import BotPersona, LLMRequest
 from apps.sessions.models import UserSession
-from tests.conftest import message_update
 from tests.fakes.openai import Answer, Fail
+from tests.helpers import message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -6,7 +6,7 @@ from apps.analytics.models import AnalyticsEvent
 from apps.bot import static_text
 from apps.bot.models import InboxStatus, InboxUpdate
 from apps.users.models import TelegramUser, UserActivityLog
-from tests.conftest import message_update, my_chat_member_update
+from tests.helpers import message_update, my_chat_member_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from apps.bot import services
 from apps.bot.models import InboxStatus, InboxUpdate
-from tests.conftest import broker_down, captured_update, message_update
+from tests.helpers import broker_down, captured_update, message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

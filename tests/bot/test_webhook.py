@@ -5,7 +5,7 @@ import json
 import pytest
 
 from apps.bot.models import InboxStatus, InboxUpdate
-from tests.conftest import CAPTURED_UPDATES, WEBHOOK_URL, captured_update, message_update
+from tests.helpers import CAPTURED_UPDATES, WEBHOOK_URL, captured_update, message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -5,7 +5,7 @@ import pytest
 from apps.bot import services
 from apps.bot.models import InboxStatus, InboxUpdate
 from apps.users.models import TelegramUser
-from tests.conftest import message_update, wait_until
+from tests.helpers import message_update, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

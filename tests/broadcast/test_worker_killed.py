@@ -8,7 +8,7 @@ import pytest
 from apps.broadcast import services
 from apps.broadcast.models import Broadcast, BroadcastDelivery
 from apps.users.models import TelegramUser
-from tests.conftest import wait_until
+from tests.helpers import wait_until
 
 USERS = range(1, 81)
 WORKER_ENV = {

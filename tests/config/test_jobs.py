@@ -16,7 +16,7 @@ from apps.sessions.services import session_histories_purge
 from apps.users.jobs import activity_archive
 from apps.users.models import TelegramUser, UserActivityLog, UserActivityLogArchive
 from config.celery import app
-from tests.conftest import run_concurrently, wait_until
+from tests.helpers import run_concurrently, wait_until
 
 pytestmark = pytest.mark.django_db
 

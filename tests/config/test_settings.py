@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.helpers import ROOT
 
 PRODUCTION_ENV = {
     "SECRET_KEY": "k8#Jq2!vR9zL@w4Tn6&pX1cY7^mB3sD5fG0hH8jK2lQ9rE4tU6yI1oP3aS5dF7gZ",

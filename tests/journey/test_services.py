@@ -9,8 +9,8 @@ from apps.journey.services import analyze_journey_stage, update_journey_stage
 from apps.llm.models import LLMRequest
 from apps.sessions.services import create_session, update_session
 from apps.users.models import TelegramUser
-from tests.conftest import message_update
 from tests.fakes.openai import Answer, Fail
+from tests.helpers import message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 HISTORY = [

@@ -11,7 +11,7 @@ from apps.sessions.services import (
     update_session,
 )
 from apps.users.models import TelegramUser
-from tests.conftest import run_concurrently
+from tests.helpers import run_concurrently
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from apps.bot.flows.profiles import profile_refresh, profile_refresh_if_stale, r
 from apps.llm.models import LLMRequest
 from apps.users.models import ProfileRotationRun, TelegramUser, UserActivityLog
 from apps.users.selectors import users_due_for_rotation
-from tests.conftest import message_update
 from tests.fakes.openai import Answer, Fail
+from tests.helpers import message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 GOOD = '{"summary": "Curious and restless.", "streams": ["career", "growth"]}'

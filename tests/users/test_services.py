@@ -2,7 +2,7 @@ import pytest
 
 from apps.users.models import TelegramUser, UserActivityLog
 from apps.users.services import ContactActivity, TelegramIdentity, user_record_contact, user_set_active
-from tests.conftest import run_concurrently
+from tests.helpers import run_concurrently
 
 
 def _contact(user_id: int, **identity) -> ContactActivity:
