@@ -8,15 +8,13 @@ from hypothesis import settings as hypothesis_settings
 from rest_framework.authtoken.models import Token
 
 from apps.analytics.services import record_usage
-from apps.billing.services import add_to_balance
-from apps.users.models import TelegramUser
+from tests.factories import UserWithBalanceFactory
 
 
 def test_no_request_the_schema_allows_gets_a_server_error(live_server):
     import schemathesis
 
-    TelegramUser.objects.create(id=1, username="known")
-    add_to_balance(1, 5)
+    UserWithBalanceFactory(id=1, username="known", credits=5)
     record_usage(1, "known", 10, prompt_tokens=8, completion_tokens=2, model="m", provider="p")
     staff = User.objects.create_user("fuzzer", is_staff=True)
     staff.groups.add(Group.objects.get(name="Analyst"))

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from apps.broadcast.models import Broadcast, BroadcastAction, BroadcastDelivery
 from apps.users.models import TelegramUser
+from tests.factories import BroadcastFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -92,7 +93,7 @@ def test_a_test_without_a_linked_account_explains_itself(admin_client, users, bo
 
 
 def test_only_staff_reach_the_actions(client, users):
-    broadcast = Broadcast.objects.create(title="x", text="y")
+    broadcast = BroadcastFactory(title="x", text="y")
     response = client.post(reverse("admin:broadcast_broadcast_act", args=[broadcast.pk]), {"action": "start"})
     assert response.status_code == 302 and "/login/" in response["Location"]
     assert Broadcast.objects.get().status == "draft"
@@ -115,7 +116,7 @@ def test_schedule_needs_a_future_time_and_is_audited(admin_client, users):
 
 
 def test_the_unconfirmed_go_again_only_when_staff_ask(admin_client, users, bot_api):
-    broadcast = Broadcast.objects.create(title="x", text="y", status="done", recipients=1, unconfirmed=1)
+    broadcast = BroadcastFactory(title="x", text="y", status="done", recipients=1, unconfirmed=1)
     BroadcastDelivery.objects.create(broadcast=broadcast, user_id=1, status="unconfirmed", attempts=1)
     change = reverse("admin:broadcast_broadcast_change", args=[broadcast.pk])
     assert "Send the 1 unconfirmed again" in admin_client.get(change).content.decode()

@@ -9,6 +9,7 @@ from apps.journey.services import analyze_journey_stage, update_journey_stage
 from apps.llm.models import LLMRequest
 from apps.sessions.services import create_session, update_session
 from apps.users.models import TelegramUser
+from tests.factories import TelegramUserFactory
 from tests.fakes.openai import Answer, Fail
 from tests.helpers import message_update
 
@@ -21,7 +22,7 @@ HISTORY = [
 
 @pytest.fixture
 def user() -> TelegramUser:
-    return TelegramUser.objects.create(id=1201, username="hero")
+    return TelegramUserFactory(id=1201, username="hero")
 
 
 def test_a_valid_answer_names_the_stage_and_is_metered_as_background_spend(llm_api, user):

@@ -10,6 +10,7 @@ from apps.llm.client import LLMError
 from apps.llm.models import DailyUsage, LLMRequest, ModelPrice, UserUsageSummary
 from apps.llm.services import llm_complete
 from apps.users.models import TelegramUser
+from tests.factories import TelegramUserFactory
 from tests.fakes.openai import Answer, Fail, Hangup, Stall
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +20,7 @@ MESSAGES = [{"role": "system", "content": "Be brief."}, {"role": "user", "conten
 
 @pytest.fixture
 def user() -> TelegramUser:
-    return TelegramUser.objects.create(id=501, username="mira")
+    return TelegramUserFactory(id=501, username="mira")
 
 
 def test_usage_present_is_recorded_with_cost_from_the_price_list(llm_api, user):

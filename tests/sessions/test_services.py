@@ -11,12 +11,13 @@ from apps.sessions.services import (
     update_session,
 )
 from apps.users.models import TelegramUser
+from tests.factories import TelegramUserFactory
 from tests.helpers import run_concurrently
 
 
 @pytest.fixture
 def user(db) -> TelegramUser:
-    return TelegramUser.objects.create(id=601, first_name="Lev")
+    return TelegramUserFactory(id=601, first_name="Lev")
 
 
 def test_one_active_session_per_user_is_enforced_by_the_database(user):
@@ -55,7 +56,7 @@ def test_complete_then_create_starts_a_fresh_session(user):
 
 @pytest.mark.django_db(transaction=True)
 def test_session_completed_is_tracked_after_commit():
-    TelegramUser.objects.create(id=602)
+    TelegramUserFactory(id=602)
     session = create_session(602)
     complete_session(session.pk)
     event = AnalyticsEvent.objects.get(event_name="session_completed")
@@ -64,7 +65,7 @@ def test_session_completed_is_tracked_after_commit():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_first_messages_share_one_session_and_keep_every_turn(require_postgres):
-    TelegramUser.objects.create(id=603)
+    TelegramUserFactory(id=603)
     run_concurrently(lambda n: update_session(create_session(603).pk, {"role": "user", "content": f"m{n}"}), 10)
     [session] = UserSession.objects.filter(user_id=603)
     assert sorted(turn["content"] for turn in session.conversation_history) == sorted(f"m{n}" for n in range(10))
