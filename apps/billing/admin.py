@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from apps.core.admin import PermanentRecordAdmin
+from apps.core.sending import SendFailed
 
 from .exceptions import BillingError
 from .forms import BalanceAdjustmentForm
@@ -140,7 +141,7 @@ class PaymentAdmin(PermanentRecordAdmin):
                 payment_refund(payment_id=payment.pk, staff=request.user)
             except BillingError as error:
                 self.message_user(request, f"Payment {payment.pk} not refunded: {error}", messages.ERROR)
-            except Exception as error:  # Telegram refused: nothing was changed
+            except SendFailed as error:  # Telegram refused (or did not answer): nothing was changed
                 self.message_user(request, f"Payment {payment.pk} not refunded: Telegram said {error}", messages.ERROR)
             else:
                 self.message_user(request, f"Payment {payment.pk} refunded.", messages.SUCCESS)

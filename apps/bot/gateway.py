@@ -17,10 +17,16 @@ from . import runtime
 
 
 def refund_star_payment(*, user_id: int, charge_id: str) -> None:
-    """refundStarPayment; raises what Telegram said when it refuses."""
-    runtime.run(
-        lambda application: application.bot.refund_star_payment(user_id=user_id, telegram_payment_charge_id=charge_id)
-    )
+    """refundStarPayment. Raises `sending.SendFailed` with what Telegram said when it refuses (or did
+    not answer), and anything else for our own failure before the request."""
+    try:
+        runtime.run(
+            lambda application: application.bot.refund_star_payment(
+                user_id=user_id, telegram_payment_charge_id=charge_id
+            )
+        )
+    except TelegramError as error:
+        raise sending_error(error) from error
 
 
 def warm_up() -> None:

@@ -90,7 +90,8 @@ def payment_record(
 
 
 def payment_refund(*, payment_id: int, staff=None) -> Payment:
-    """Give the Stars back (refundStarPayment) and take the credits back, once."""
+    """Give the Stars back (refundStarPayment) and take the credits back, once. RefundRefused when the
+    ledger will not, `sending.SendFailed` when Telegram does not; either way nothing was changed."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status == PaymentStatus.REFUNDED:
