@@ -20,6 +20,13 @@ def active_packages() -> list[CreditPackage]:
     return list(CreditPackage.objects.filter(is_active=True))
 
 
+def package_for_sale(package_id: str) -> CreditPackage | None:
+    """The active package whose id this text (from a /buy button or an invoice payload) names, or None."""
+    if not package_id.isdigit():
+        return None
+    return CreditPackage.objects.filter(pk=int(package_id), is_active=True).first()
+
+
 def ledger_mismatches() -> tuple[int, list[dict]]:
     """Users whose balance differs from the sum of their operations (users with either count)."""
     balances = dict(Balance.objects.values_list("user_id", "amount"))

@@ -12,6 +12,7 @@ from apps.users.models import TelegramUser
 
 from ..exceptions import InsufficientBalance, RefundRefused
 from ..models import CreditPackage, OperationType, Payment, PaymentStatus
+from ..selectors import package_for_sale
 from .ledger import ledger_apply
 
 logger = logging.getLogger(__name__)
@@ -26,9 +27,9 @@ def invoice_payload(*, package: CreditPackage, user_id: int) -> str:
 def _package_from_payload(payload: str, user_id: int) -> CreditPackage | None:
     kind, _, rest = payload.partition(":")
     package_id, _, payer = rest.partition(":")
-    if kind != "pkg" or not package_id.isdigit() or payer != str(user_id):
+    if kind != "pkg" or payer != str(user_id):
         return None
-    return CreditPackage.objects.filter(pk=int(package_id), is_active=True).first()
+    return package_for_sale(package_id)
 
 
 def payment_problem(*, user_id: int, payload: str, currency: str, total_amount: int) -> str | None:

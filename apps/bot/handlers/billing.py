@@ -3,7 +3,7 @@ from django.conf import settings
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
 
 from apps.billing.models import CreditPackage, OperationType
-from apps.billing.selectors import active_packages
+from apps.billing.selectors import active_packages, package_for_sale
 from apps.billing.services import (
     STARS_CURRENCY,
     credits_text,
@@ -54,12 +54,7 @@ async def buy_choice(update: Update, context: BotContext) -> None:
     if query.data == BUY_MENU:
         await buy(update, context)
         return
-    package_id = query.data.removeprefix(BUY_PREFIX)
-    package = await sync_to_async(
-        lambda: (
-            CreditPackage.objects.filter(pk=int(package_id), is_active=True).first() if package_id.isdigit() else None
-        )
-    )()
+    package = await sync_to_async(package_for_sale)(query.data.removeprefix(BUY_PREFIX))
     if package is None:
         await query.message.reply_text(static_text.NO_PACKAGES, do_quote=False)
         return
