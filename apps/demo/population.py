@@ -16,7 +16,7 @@ from apps.analytics.catalogue import Events
 from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import daily_session_id
 from apps.billing.models import Balance, CreditPackage, Operation, OperationType, Payment
-from apps.billing.services import charge_for_usage, idempotency_hash
+from apps.billing.services import charge_for_usage, idempotency_hash, operation_key
 from apps.llm.models import LLMRequest, RequestStatus
 from apps.llm.services import price_for
 from apps.llm.usage import rollups_rebuild
@@ -188,7 +188,7 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
                     "type": OperationType.GENERATION,
                     "model": subject.model,
                     "llm_request_id": subject.pk,
-                    "idempotency_key": idempotency_hash(f"generation:{subject.pk}"),
+                    "idempotency_key": idempotency_hash(operation_key("generation", subject.pk)),
                 }
             elif kind == "purchase":
                 payment = Payment(
@@ -205,7 +205,7 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
                 extra = {
                     "type": OperationType.PAYMENT,
                     "payment": payment,
-                    "idempotency_key": idempotency_hash(f"payment:demo-{person.id}"),
+                    "idempotency_key": idempotency_hash(operation_key("payment", payment.telegram_payment_charge_id)),
                 }
             else:
                 if not subject:
@@ -214,7 +214,7 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
                 extra = {
                     "type": OperationType.BONUS,
                     "reason": "trial credit",
-                    "idempotency_key": idempotency_hash(f"trial:{person.id}"),
+                    "idempotency_key": idempotency_hash(operation_key("trial", person.id)),
                 }
             balance += amount
             operations.append(Operation(user=person, amount=amount, balance_after=balance, created_at=moment, **extra))

@@ -20,6 +20,7 @@ from .ledger import (
     get_user_operations,
     idempotency_hash,
     ledger_apply,
+    operation_key,
     update_user_balance,
 )
 from .logs import log_debug, log_kie_operation, logs_purge
@@ -45,6 +46,7 @@ __all__ = [
     "log_debug",
     "log_kie_operation",
     "logs_purge",
+    "operation_key",
     "payment_problem",
     "payment_record",
     "payment_refund",

@@ -11,7 +11,7 @@ from apps.llm.services import price_for
 
 from ..models import Operation, OperationType, PricePlan
 from .credits import as_credits
-from .ledger import idempotency_hash, ledger_apply, ledger_apply_together
+from .ledger import idempotency_hash, ledger_apply, ledger_apply_together, operation_key
 
 
 def plan_for(model: str) -> PricePlan | None:
@@ -70,7 +70,7 @@ def billing_settle(*, reserve: Operation, charge: Decimal, llm_request_id: int, 
         user_id=reserve.user_id,
         type=OperationType.RELEASE,
         amount=held,
-        idempotency_key=idempotency_hash(f"release:{reserve.pk}"),
+        idempotency_key=idempotency_hash(operation_key("release", reserve.pk)),
     )
     generation = Operation(
         user_id=reserve.user_id,
@@ -78,7 +78,7 @@ def billing_settle(*, reserve: Operation, charge: Decimal, llm_request_id: int, 
         amount=-min(as_credits(charge), held),
         model=model,
         llm_request_id=llm_request_id,
-        idempotency_key=idempotency_hash(f"generation:{llm_request_id}"),
+        idempotency_key=idempotency_hash(operation_key("generation", llm_request_id)),
     )
     return ledger_apply_together([release, generation])
 
@@ -89,7 +89,7 @@ def billing_release(*, reserve: Operation) -> Operation:
         user_id=reserve.user_id,
         type=OperationType.RELEASE,
         amount=-reserve.amount,
-        idempotency_key=f"release:{reserve.pk}",
+        idempotency_key=operation_key("release", reserve.pk),
     )
 
 
@@ -101,7 +101,7 @@ def billing_grant_trial(*, user_id: int) -> Operation | None:
         type=OperationType.BONUS,
         amount=settings.BILLING_TRIAL_CREDITS,
         reason="trial credit",
-        idempotency_key=f"trial:{user_id}",
+        idempotency_key=operation_key("trial", user_id),
     )
 
 
@@ -116,7 +116,7 @@ def reserves_release_stale(
             type=OperationType.RESERVE, created_at__range=(now - older_than - lookback, now - older_than)
         )
     )
-    release_keys = {idempotency_hash(f"release:{reserve.pk}"): reserve for reserve in reserves}
+    release_keys = {idempotency_hash(operation_key("release", reserve.pk)): reserve for reserve in reserves}
     settled = set(Operation.objects.filter(idempotency_key__in=release_keys).values_list("idempotency_key", flat=True))
     stale = [reserve for key, reserve in release_keys.items() if key not in settled]
     for reserve in stale:

@@ -5,6 +5,7 @@ import hashlib
 from contextlib import nullcontext
 from decimal import Decimal
 from functools import cache
+from typing import Literal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,6 +15,16 @@ from apps.core.privacy import stored_prompt
 from ..exceptions import InsufficientBalance
 from ..models import Balance, Operation, OperationType
 from .credits import CREDIT_PRECISION, as_credits
+
+# What an idempotency key built by operation_key names: the event that caused the operation.
+KeyKind = Literal["payment", "refund", "release", "generation", "trial"]
+
+
+def operation_key(kind: KeyKind, ref: object) -> str:
+    """The idempotency key of the operation `kind` makes for `ref` (a charge id, a payment, a hold, an LLM
+    request, a user): "payment:<charge id>", "release:<reserve id>", … The database holds hashes of
+    these texts, so they never change."""
+    return f"{kind}:{ref}"
 
 
 def idempotency_hash(key: str | None) -> int | None:

@@ -13,7 +13,7 @@ from apps.users.models import TelegramUser
 from ..exceptions import InsufficientBalance, RefundRefused
 from ..models import CreditPackage, OperationType, Payment, PaymentStatus
 from ..selectors import package_for_sale
-from .ledger import ledger_apply
+from .ledger import ledger_apply, operation_key
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def payment_record(
                 type=OperationType.PAYMENT,
                 amount=package.credits,
                 payment_id=payment.pk,
-                idempotency_key=f"payment:{charge_id}",
+                idempotency_key=operation_key("payment", charge_id),
             )
             transaction.on_commit(
                 lambda: track(
@@ -104,7 +104,7 @@ def payment_refund(*, payment_id: int, staff=None) -> Payment:
                 amount=-payment.credits,
                 payment_id=payment.pk,
                 staff=staff,
-                idempotency_key=f"refund:{payment.pk}",
+                idempotency_key=operation_key("refund", payment.pk),
             )
         except InsufficientBalance as error:
             raise RefundRefused(f"the user has already spent the credits ({error.balance} left)") from error
