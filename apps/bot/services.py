@@ -3,6 +3,7 @@
 import json
 import logging
 import traceback
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -40,12 +41,19 @@ def update_parse(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def update_type(payload: Mapping[str, Any]) -> str:
+    """What kind of update this is ("message", "callback_query", …, or a kind newer than our
+    python-telegram-bot): its one key beside update_id; "" if it has none. For a parsed update, give
+    `update.to_dict()`."""
+    return next((key for key in payload if key != "update_id"), "")
+
+
 def inbox_receive(*, payload: dict[str, Any]) -> bool:
     """Store an update and enqueue its processing after commit. False if it was seen before."""
     update_id = payload["update_id"]
     stored = _insert_if_new(
         update_id=update_id,
-        update_type=next((key for key in payload if key != "update_id"), "")[:40],
+        update_type=update_type(payload)[:40],
         payload=payload,
         status=InboxStatus.PENDING,
         attempts=0,

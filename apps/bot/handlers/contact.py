@@ -6,14 +6,11 @@ from telegram.helpers import effective_message_type
 
 from apps.bot.context import BotContext
 from apps.bot.flows.contact import contact_record
+from apps.bot.services import update_type
 from apps.users.services import ContactActivity, TelegramIdentity
 
 # Telegram's own rule for deep-link payloads.
 _DEEP_LINK_PAYLOAD = re.compile(r"[A-Za-z0-9_-]{1,64}")
-
-
-def update_type(update: Update) -> str:
-    return next((kind for kind in Update.ALL_TYPES if getattr(update, kind, None) is not None), "unknown")
 
 
 def start_payload(update: Update) -> str:
@@ -30,7 +27,7 @@ def start_payload(update: Update) -> str:
 
 def describe(update: Update) -> ContactActivity:
     """What the user did, for the activity log; never the text they wrote."""
-    kind = update_type(update)
+    kind = update_type(update.to_dict())
     details: dict[str, object] = {"update_id": update.update_id}
     activity_type = kind
     message = update.effective_message
