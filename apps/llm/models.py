@@ -66,7 +66,6 @@ class RequestType(models.TextChoices):
     CHAT = "chat", "Chat reply"
     JOURNEY_ANALYSIS = "journey_analysis", "Journey analysis"
     PROFILE_SUMMARY = "profile_summary", "Profile summary"
-    OTHER = "other", "Other"
 
 
 class RequestStatus(models.TextChoices):
