@@ -12,20 +12,21 @@ from django.test import Client
 from apps.bot import runtime
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeBotAPI
-
-# Tests import these from tests.helpers; they stay reachable here for code written against the old place.
-from tests.helpers import (  # noqa: F401
-    CAPTURED_UPDATES,
-    ROOT,
-    WEBHOOK_URL,
-    broker_down,
-    captured_update,
-    message_update,
-    my_chat_member_update,
-    run_concurrently,
-    wait_until,
-)
+from tests.helpers import WEBHOOK_URL
 from tests.workers import WorkerProcess
+
+
+# --- Staff ------------------------------------------------------------------------------------
+@pytest.fixture
+def analyst_group():
+    """The group the migration creates. A transactional test before this one empties every table,
+    so it is made again here the migration's way."""
+    from django.apps import apps as django_apps
+    from django.contrib.auth.models import Group
+
+    migration = importlib.import_module("apps.bot.migrations.0003_analyst_group")
+    migration.create_analyst_group(django_apps, None)
+    return Group.objects.get(name="Analyst")
 
 
 # --- Telegram ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from decimal import Decimal
 from io import StringIO
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
@@ -40,9 +40,9 @@ def at(hours: float) -> datetime:
 
 
 @pytest.fixture
-def staff_api() -> APIClient:
+def staff_api(analyst_group) -> APIClient:
     staff = User.objects.create_user("analyst", is_staff=True)
-    staff.groups.add(Group.objects.get(name="Analyst"))
+    staff.groups.add(analyst_group)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
     return client
@@ -80,7 +80,7 @@ def test_staff_without_the_view_permissions_are_refused_like_the_admin_refuses_t
     assert staff_api.get(url).status_code == 200, "the Analyst group reads everything the API serves"
 
 
-def test_the_analyst_group_holds_exactly_what_the_api_reads():
+def test_the_analyst_group_holds_exactly_what_the_api_reads(analyst_group):
     from django.urls import get_resolver
 
     from config import api_urls
@@ -88,7 +88,7 @@ def test_the_analyst_group_holds_exactly_what_the_api_reads():
     reads = set()
     for pattern in api_urls.urlpatterns:
         reads |= set(pattern.callback.view_class.reads)
-    granted = Group.objects.get(name="Analyst").permissions.select_related("content_type")
+    granted = analyst_group.permissions.select_related("content_type")
     assert {f"{p.content_type.app_label}.{p.codename}" for p in granted} == reads
     assert get_resolver()  # the URLconf loads with these views
 

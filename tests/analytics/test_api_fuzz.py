@@ -1,7 +1,7 @@
 """schemathesis against the project's own OpenAPI schema: whatever a client sends, never a 5xx."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -11,13 +11,13 @@ from apps.analytics.services import record_usage
 from tests.factories import UserWithBalanceFactory
 
 
-def test_no_request_the_schema_allows_gets_a_server_error(live_server):
+def test_no_request_the_schema_allows_gets_a_server_error(live_server, analyst_group):
     import schemathesis
 
     UserWithBalanceFactory(id=1, username="known", credits=5)
     record_usage(1, "known", 10, prompt_tokens=8, completion_tokens=2, model="m", provider="p")
     staff = User.objects.create_user("fuzzer", is_staff=True)
-    staff.groups.add(Group.objects.get(name="Analyst"))
+    staff.groups.add(analyst_group)
     headers = {"Authorization": f"Token {Token.objects.create(user=staff).key}"}
     schema = schemathesis.openapi.from_dict(SchemaGenerator().get_schema(request=None, public=True))
 
