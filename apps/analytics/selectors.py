@@ -30,11 +30,6 @@ def get_user_total_usage(user_id: int) -> int:
     return next(iter(tokens), 0)
 
 
-def used_llm_on(user_id: int, day: date) -> bool:
-    """Whether the user had any LLM request on `day` (their first of a day starts a dialog)."""
-    return DailyUsage.objects.filter(user_id=user_id, date=day).exists()
-
-
 def get_all_users_usage_by_date(day: date | str) -> list[dict]:
     return list(
         DailyUsage.objects.filter(date=_as_date(day))

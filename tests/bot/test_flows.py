@@ -170,6 +170,14 @@ def test_an_llm_request_earlier_today_means_the_dialog_has_started(llm_api, days
     assert len(_events("ai_dialog_started", user.id)) == dialogs
 
 
+def test_a_background_request_about_the_user_does_not_start_their_dialog(llm_api):
+    """A profile written for them this morning is not a conversation: their first message still is."""
+    user = UserWithBalanceFactory()
+    LLMRequestFactory(user=user, request_type=RequestType.PROFILE_SUMMARY)
+    chat_turn(user_id=user.id, username="u", text="good morning")
+    assert len(_events("ai_dialog_started", user.id)) == 1
+
+
 # --- contact_record ------------------------------------------------------------------------------
 def _contact(user_id: int, **identity):
     return contact_record(
@@ -240,3 +248,12 @@ def test_a_finish_that_rolls_back_reads_nothing(llm_api):
     assert llm_api.requests == [] and not LLMRequest.objects.exists()
     session.refresh_from_db()
     assert session.is_active and session.completed_at is None
+
+
+def test_finishing_twice_reads_the_journey_once(llm_api):
+    """Two quick /new confirmations finish the same session: the paid reading happens once."""
+    session = UserSessionFactory(conversation_history=HISTORY)
+    llm_api.then(Answer(text='{"stage": "meeting_the_mentor"}'), Answer(text='{"stage": "ordeal"}'))
+    session_finish(session.pk)
+    session_finish(session.pk)
+    assert LLMRequest.objects.filter(request_type=RequestType.JOURNEY_ANALYSIS).count() == 1

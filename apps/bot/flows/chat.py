@@ -6,7 +6,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.analytics.catalogue import Events
-from apps.analytics.selectors import used_llm_on
 from apps.analytics.services import track
 from apps.billing.exceptions import InsufficientBalance
 from apps.billing.services import (
@@ -22,6 +21,7 @@ from apps.bot import static_text
 from apps.journey.services import analysis_due
 from apps.journey.tasks import refresh_journey
 from apps.llm.client import LLMError
+from apps.llm.selectors import chatted_on
 from apps.llm.services import active_persona, llm_complete
 from apps.sessions.services import session_get_or_create, session_note_error, session_recent_turns, update_session
 from apps.users.models import TelegramUser
@@ -66,7 +66,7 @@ def chat_turn(*, user_id: int, username: str, text: str) -> ChatReply:
                 answered=False,
                 offer_topup=True,
             )
-    first_today = not used_llm_on(user_id, timezone.localdate())
+    first_today = not chatted_on(user_id, timezone.localdate())
     session = update_session(session.pk, {"role": "user", "content": text})
     if analysis_due(session.question_count):
         refresh_journey.delay(user_id, session.pk)
