@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.publisher import BatchPublisher, enqueue
+from apps.core.text import MAX_DEPTH, storable
 
 from . import runtime
 from .models import InboxStatus, InboxUpdate
@@ -29,10 +30,15 @@ class InvalidUpdate(ValueError):
 
 
 def update_parse(body: bytes) -> dict[str, Any]:
+    """The update as it will be stored and processed: what PostgreSQL cannot hold (NUL, lone surrogates)
+    is replaced by U+FFFD in every string, keys included, so both databases keep the same thing and the
+    user is answered as usual (apps.core.text)."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as error:
+        payload = storable(json.loads(body))
+    except (ValueError, UnicodeDecodeError) as error:  # TooDeep is a ValueError
         raise InvalidUpdate(f"body is not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidUpdate(f"body is not valid JSON: nested deeper than {MAX_DEPTH} levels") from None
     if not isinstance(payload, dict):
         raise InvalidUpdate("an update must be a JSON object")
     update_id = payload.get("update_id")
