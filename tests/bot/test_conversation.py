@@ -107,3 +107,20 @@ def test_offline_model_answers_in_the_embedded_default(post_update, bot_api):
     [reply] = _replies(bot_api, 707)
     assert reply.startswith("[Demo reply")
     assert LLMRequest.objects.get().provider == "offline"
+
+
+@pytest.mark.parametrize("text", ["what I meant was this", "/buy"])
+def test_an_edited_message_is_recorded_not_answered_again(post_update, bot_api, llm_api, text):
+    """Editing a message (or a command) is activity: the bot neither answers it again nor charges."""
+    from apps.users.models import UserActivityLog
+    from tests.helpers import captured_update
+
+    edited = captured_update("edited_message.json")
+    edited["edited_message"]["from"]["id"] = edited["edited_message"]["chat"]["id"] = 771
+    edited["edited_message"]["text"] = text
+    if text.startswith("/"):
+        edited["edited_message"]["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+    assert post_update(edited).status_code == 200
+    assert _replies(bot_api, 771) == [] and not bot_api.calls_to("sendInvoice")
+    assert llm_api.requests == [] and not LLMRequest.objects.filter(user_id=771).exists()
+    assert UserActivityLog.objects.filter(user_id=771, activity_type="edited_message").exists()

@@ -14,22 +14,27 @@ from . import admin, billing, chat, contact, errors, journey, membership, start
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
+# An edited message is recorded (the contact handler logs it) but not answered or charged again.
+NEW_MESSAGES = filters.UpdateType.MESSAGE
 
 
 def register_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, contact.record_contact), group=CONTACT_GROUP)
-    application.add_handler(CommandHandler("start", start.start))
-    application.add_handler(CommandHandler("new", chat.new_session))
+    for name, callback in [
+        ("start", start.start),
+        ("new", chat.new_session),
+        ("buy", billing.buy),
+        ("balance", billing.balance),
+        ("journey", journey.journey),
+        ("stats", admin.stats),
+    ]:
+        application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
     application.add_handler(CallbackQueryHandler(chat.new_session_answer, pattern=r"^session:new:"))
-    application.add_handler(CommandHandler("buy", billing.buy))
-    application.add_handler(CommandHandler("balance", billing.balance))
-    application.add_handler(CommandHandler("journey", journey.journey))
-    application.add_handler(CommandHandler("stats", admin.stats))
     application.add_handler(CallbackQueryHandler(billing.buy_choice, pattern=r"^buy:"))
     application.add_handler(PreCheckoutQueryHandler(billing.pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, billing.successful_payment))
     application.add_handler(
-        MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, chat.text_message)
+        MessageHandler(NEW_MESSAGES & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, chat.text_message)
     )
     application.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(errors.on_error)

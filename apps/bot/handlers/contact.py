@@ -35,8 +35,9 @@ def describe(update: Update) -> ContactActivity:
         content = effective_message_type(message) or "other"
         details["content"] = content
         if content == "text" and message.text.startswith("/"):
-            activity_type = "command"
             details["command"] = message.text.split()[0][1:].split("@")[0][:32]
+            if kind == "message":  # an edited command is an edit: it runs nothing
+                activity_type = "command"
     chat = update.effective_chat
     return ContactActivity(chat_id=chat.id if chat else None, activity_type=activity_type, details=details)
 
