@@ -19,14 +19,17 @@ from tests.workers import WorkerProcess
 # --- Staff ------------------------------------------------------------------------------------
 @pytest.fixture
 def analyst_group():
-    """The group the migration creates. A transactional test before this one empties every table,
-    so it is made again here the migration's way."""
-    from django.apps import apps as django_apps
-    from django.contrib.auth.models import Group
+    """The group the migration creates. A transactional test before this one empties every table (the
+    permissions come back with post_migrate, the group does not), so it is made again from the
+    migration's own list."""
+    from django.contrib.auth.models import Group, Permission
 
-    migration = importlib.import_module("apps.bot.migrations.0003_analyst_group")
-    migration.create_analyst_group(django_apps, None)
-    return Group.objects.get(name="Analyst")
+    reads = importlib.import_module("apps.bot.migrations.0003_analyst_group").ANALYST_READS
+    group, _ = Group.objects.get_or_create(name="Analyst")
+    for label in reads:
+        app_label, codename = label.split(".")
+        group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return group
 
 
 # --- Telegram ---------------------------------------------------------------------------------
