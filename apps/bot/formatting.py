@@ -1,6 +1,4 @@
-from telegram.constants import MessageLimit
-
-TEXT_LIMIT = MessageLimit.MAX_TEXT_LENGTH  # 4096
+from apps.core.sending import TEXT_LIMIT
 
 
 def split_message(text: str, limit: int = TEXT_LIMIT) -> list[str]:

@@ -39,3 +39,35 @@ class InboxUpdate(models.Model):
 
     def __str__(self) -> str:
         return f"update {self.update_id} ({self.update_type or 'unknown'}, {self.status})"
+
+
+class ReplyKind(models.TextChoices):
+    MESSAGE = "message", "Messages"
+    EDIT = "edit", "Edit of the pressed message"
+    INVOICE = "invoice", "Invoice"
+
+
+class Reply(models.Model):
+    """What the bot answers one update, produced once. Processing is at least once (a killed worker's
+    update is delivered again): the redelivery sends what is stored here instead of doing the work
+    again (asking the LLM, charging, writing), and nothing once Telegram confirmed all of it.
+
+    `parts` holds the texts (or the invoice's fields), what the model wrote included: it is cleared once
+    everything is sent, and the row goes with the inbox's processed updates."""
+
+    update_id = models.BigIntegerField(primary_key=True)
+    chat_id = models.BigIntegerField()
+    kind = models.CharField(max_length=8, choices=ReplyKind.choices, default=ReplyKind.MESSAGE)
+    parts = models.JSONField(default=list, blank=True)
+    # The inline keyboard of the last part, as the Bot API's JSON.
+    markup = models.JSONField(null=True, blank=True)
+    sent = models.PositiveSmallIntegerField(default=0, help_text="parts Telegram confirmed")
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True, help_text="all of it confirmed")
+
+    class Meta:
+        verbose_name_plural = "replies"
+        indexes = [models.Index(fields=["created_at"], name="reply_created")]
+
+    def __str__(self) -> str:
+        return f"reply to update {self.update_id} ({self.sent}/{len(self.parts) or self.sent} sent)"

@@ -3,6 +3,7 @@
 import json
 import logging
 import traceback
+from datetime import timedelta
 from collections.abc import Mapping
 from functools import cache
 from typing import Any
@@ -18,6 +19,7 @@ from apps.core.text import MAX_DEPTH, storable
 
 from . import runtime
 from .models import InboxStatus, InboxUpdate
+from .replies import replies_purge
 
 logger = logging.getLogger(__name__)
 
@@ -213,7 +215,14 @@ def inbox_replay(*, update_ids: list[int]) -> int:
 
 
 def inbox_purge_processed(*, older_than=None) -> int:
-    """Forget processed updates after INBOX_KEEP_PROCESSED; Telegram never retries that late."""
-    cutoff = timezone.now() - (older_than or settings.INBOX_KEEP_PROCESSED)
+    """Forget processed updates and their replies after INBOX_KEEP_PROCESSED (Telegram never retries that
+    late), and what users wrote in failed updates after INBOX_FAILED_RETENTION_DAYS (the row and its
+    error stay; it can no longer be replayed). Returns how many updates and replies were deleted."""
+    keep = older_than or settings.INBOX_KEEP_PROCESSED
+    cutoff = timezone.now() - keep
     deleted, _ = InboxUpdate.objects.filter(status=InboxStatus.DONE, processed_at__lt=cutoff).delete()
-    return deleted
+    failed_cutoff = timezone.now() - timedelta(days=settings.INBOX_FAILED_RETENTION_DAYS)
+    InboxUpdate.objects.filter(status=InboxStatus.FAILED, received_at__lt=failed_cutoff, payload__isnull=False).update(
+        payload=None
+    )
+    return deleted + replies_purge(older_than=keep)

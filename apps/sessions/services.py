@@ -35,8 +35,15 @@ def active_session(user_id: int) -> UserSession | None:
 @transaction.atomic
 def update_session(session_id: int, message: dict[str, Any], **changes: Any) -> UserSession:
     """Append a turn ({"role", "content"}) to the stored history; the row is locked meanwhile, so
-    concurrent turns are all kept. `changes` sets other fields (state, session_data, …)."""
+    concurrent turns are all kept. `changes` sets other fields (state, session_data, …). A turn that
+    names the update it came from ("update_id") is appended once, however often that update is processed."""
     session = UserSession.objects.select_for_update().get(pk=session_id)
+    update_id = message.get("update_id")
+    if update_id is not None and any(
+        turn.get("update_id") == update_id and turn.get("role") == message.get("role")
+        for turn in session.conversation_history
+    ):
+        return session
     session.conversation_history.append({**message, "at": timezone.now().isoformat()})
     if message.get("role") == "user":
         session.question_count += 1

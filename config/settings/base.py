@@ -200,6 +200,8 @@ INBOX_PENDING_GRACE = timedelta(seconds=env.int("INBOX_PENDING_GRACE_SECONDS", d
 INBOX_STALE_AFTER = timedelta(seconds=env.int("INBOX_STALE_AFTER_SECONDS", default=10 * 60))
 INBOX_MAX_ATTEMPTS = env.int("INBOX_MAX_ATTEMPTS", default=3)
 INBOX_KEEP_PROCESSED = timedelta(days=7)
+# A failed update keeps what the user wrote (for staff's replay) this long, then only its error.
+INBOX_FAILED_RETENTION_DAYS = env.int("INBOX_FAILED_RETENTION_DAYS", default=30)
 
 # --- LLM ------------------------------------------------------------------------------------
 OPENAI_API_KEY = env("OPENAI_API_KEY", default="")

@@ -115,3 +115,15 @@ def test_a_duplicate_inside_a_callers_transaction_leaves_it_usable(django_captur
         assert services.inbox_receive(payload=payload) is False
         assert InboxUpdate.objects.get(pk=payload["update_id"]).payload == payload
     assert len(callbacks) == 1, "processing is enqueued once, after commit"
+
+
+def test_a_failed_update_keeps_what_the_user_wrote_only_for_its_window(settings):
+    settings.INBOX_FAILED_RETENTION_DAYS = 30
+    now = timezone.now()
+    old = _stored(message_update("old words"), status=InboxStatus.FAILED, received_at=now - timedelta(days=31))
+    young = _stored(message_update("new words"), status=InboxStatus.FAILED, received_at=now - timedelta(days=29))
+    services.inbox_purge_processed()
+    old.refresh_from_db(), young.refresh_from_db()
+    assert old.payload is None and old.status == InboxStatus.FAILED, "the row and its error stay"
+    assert young.payload["message"]["text"] == "new words"
+    assert services.inbox_replay(update_ids=[old.pk]) == 0, "nothing left to replay"

@@ -45,6 +45,7 @@ class Failure:
     status: int
     retry_after: int = 0
     times: int | None = None  # None: every call
+    method: str | None = None  # None: every method
 
 
 def _decode(value: str) -> Any:
@@ -101,10 +102,13 @@ class FakeBotAPI(LoopbackServer):
             self._rate_limit = per_second
             self._accepted.clear()
 
-    def fail_chat(self, chat_id: int, status: int, *, retry_after: int = 0, times: int | None = None) -> None:
-        """Answer calls for this chat with 403 (blocked) or 429 (flood control)."""
+    def fail_chat(
+        self, chat_id: int, status: int, *, retry_after: int = 0, times: int | None = None, method: str | None = None
+    ) -> None:
+        """Answer calls for this chat (to `method` only, if given) with 403 (blocked), 429 (flood control)
+        or another error status."""
         with self._changed:
-            self._failures[int(chat_id)] = Failure(status=status, retry_after=retry_after, times=times)
+            self._failures[int(chat_id)] = Failure(status=status, retry_after=retry_after, times=times, method=method)
 
     def delay(self, method: str, seconds: float) -> None:
         """Hold the answer to `method` (the call is recorded at once)."""
@@ -142,6 +146,8 @@ class FakeBotAPI(LoopbackServer):
                 if isinstance(chat_id, int | str) and str(chat_id).lstrip("-").isdigit()
                 else None
             )
+            if failure is not None and failure.method not in (None, method):
+                failure = None
             if failure is not None:
                 if failure.times is not None:
                     failure.times -= 1

@@ -57,14 +57,16 @@ def is_billable(user) -> bool:
     return not settings.BILLING_FREE_MODE and not user.is_admin
 
 
-def billing_reserve(*, user_id: int, amount: Decimal) -> Operation:
-    """Hold the most an answer can cost; InsufficientBalance if the balance cannot cover it."""
-    return ledger_apply(user_id=user_id, type=OperationType.RESERVE, amount=-as_credits(amount))
+def billing_reserve(*, user_id: int, amount: Decimal, for_update: int | None = None) -> Operation:
+    """Hold the most an answer can cost; InsufficientBalance if the balance cannot cover it. A hold for a
+    Telegram update is made once, however often the update is processed: the same hold comes back."""
+    key = operation_key("hold", f"update:{for_update}") if for_update is not None else None
+    return ledger_apply(user_id=user_id, type=OperationType.RESERVE, amount=-as_credits(amount), idempotency_key=key)
 
 
-def billing_settle(*, reserve: Operation, charge: Decimal, llm_request_id: int, model: str = "") -> Operation:
+def billing_settle(*, reserve: Operation, charge: Decimal, llm_request_id: int | None, model: str = "") -> Operation:
     """Release the hold and charge what the answer cost, never more than was held: two operations
-    written together, once per LLM request."""
+    written together, once per hold (whether or not the LLM request could be recorded)."""
     held = -reserve.amount
     release = Operation(
         user_id=reserve.user_id,
@@ -78,7 +80,7 @@ def billing_settle(*, reserve: Operation, charge: Decimal, llm_request_id: int, 
         amount=-min(as_credits(charge), held),
         model=model,
         llm_request_id=llm_request_id,
-        idempotency_key=idempotency_hash(operation_key("generation", llm_request_id)),
+        idempotency_key=idempotency_hash(operation_key("generation", f"hold:{reserve.pk}")),
     )
     return ledger_apply_together([release, generation])
 

@@ -1,8 +1,9 @@
-"""A chat turn: hold credits → LLM → settle → reply."""
+"""A chat turn: hold credits → LLM → settle → reply, once per Telegram update."""
 
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from apps.analytics.catalogue import Events
@@ -17,7 +18,9 @@ from apps.billing.services import (
     credits_text,
     is_billable,
 )
-from apps.bot import static_text
+from apps.bot import keyboards, static_text
+from apps.bot.formatting import split_message
+from apps.bot.replies import Answer, reply_store
 from apps.journey.services import analysis_due
 from apps.journey.tasks import refresh_journey
 from apps.llm.client import LLMError
@@ -34,11 +37,28 @@ class ChatReply:
     offer_topup: bool = False
 
 
-def chat_turn(*, user_id: int, username: str, text: str) -> ChatReply:
+@dataclass(frozen=True)
+class _Update:
+    """The Telegram update a turn answers, when it answers one: what keys its effects."""
+
+    update_id: int
+    chat_id: int
+
+
+def chat_turn(
+    *, user_id: int, username: str, text: str, update_id: int | None = None, chat_id: int | None = None
+) -> ChatReply:
     """A text message in chat: the most the answer can cost is held on the balance; the message goes into
     the active session, to the LLM with the persona and recent turns, and back; the hold is settled to
     what the answer cost. When the LLM fails after its retries, the hold is released, the message stays
-    in the session and the error is noted; nothing else is lost."""
+    in the session and the error is noted; nothing else is lost.
+
+    For a Telegram update (`update_id`, `chat_id`), every effect is keyed by it: the hold is made once,
+    the message enters the session once, and the answer is stored as the update's reply with the
+    settlement that charges for it; the bot sends the stored reply, so a redelivered update (a worker
+    killed mid-send) is answered from it and charged nothing more. Only a crash between the LLM's answer
+    and that commit repeats the LLM call, and even then the hold is settled once."""
+    origin = _Update(update_id, chat_id or user_id) if update_id is not None else None
     user = TelegramUser.objects.get(pk=user_id)
     session = session_get_or_create(user_id)
     persona = active_persona()
@@ -54,21 +74,25 @@ def chat_turn(*, user_id: int, username: str, text: str) -> ChatReply:
             model=model, prompt_chars=sum(len(m["content"]) for m in messages), max_tokens=persona.max_tokens
         )
         try:
-            reserve = billing_reserve(user_id=user_id, amount=estimate)
+            reserve = billing_reserve(user_id=user_id, amount=estimate, for_update=update_id)
         except InsufficientBalance as refused:
             track(Events.TOPUP_OFFERED, user_id=user_id, properties={"balance": str(refused.balance)})
-            return ChatReply(
-                text=static_text.TOPUP_NEEDED.format(
-                    balance=credits_text(refused.balance),
-                    needed=credits_text(refused.needed),
-                    unit=settings.BILLING_UNIT,
+            return _answered(
+                origin,
+                ChatReply(
+                    text=static_text.TOPUP_NEEDED.format(
+                        balance=credits_text(refused.balance),
+                        needed=credits_text(refused.needed),
+                        unit=settings.BILLING_UNIT,
+                    ),
+                    answered=False,
+                    offer_topup=True,
                 ),
-                answered=False,
-                offer_topup=True,
             )
     first_today = not chatted_on(user_id, timezone.localdate())
-    session = update_session(session.pk, {"role": "user", "content": text})
-    if analysis_due(session.question_count):
+    asked_before = session.question_count
+    session = update_session(session.pk, _turn("user", text, origin))
+    if session.question_count > asked_before and analysis_due(session.question_count):
         refresh_journey.delay(user_id, session.pk)
     if first_today:
         track(Events.DIALOG_STARTED, user_id=user_id, properties={"session_id": session.pk})
@@ -91,19 +115,36 @@ def chat_turn(*, user_id: int, username: str, text: str) -> ChatReply:
             user_id=user_id,
             properties={"error_type": error.status, "where": "chat", "model": error.model},
         )
-        return ChatReply(text=static_text.PROGRESS_SAVED, answered=False)
-    if reserve is not None:
-        charge = charge_for_usage(
-            model=completion.model,
-            prompt_tokens=completion.prompt_tokens,
-            completion_tokens=completion.completion_tokens,
-            provider_cost=completion.cost,
-        )
-        billing_settle(reserve=reserve, charge=charge, llm_request_id=completion.request_id, model=completion.model)
-    update_session(session.pk, {"role": "assistant", "content": completion.text})
+        return _answered(origin, ChatReply(text=static_text.PROGRESS_SAVED, answered=False))
+    reply = ChatReply(text=completion.text, answered=True)
+    with transaction.atomic():  # charged, remembered and stored to be sent: together or not at all
+        if reserve is not None:
+            charge = charge_for_usage(
+                model=completion.model,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                provider_cost=completion.cost,
+            )
+            billing_settle(reserve=reserve, charge=charge, llm_request_id=completion.request_id, model=completion.model)
+        update_session(session.pk, _turn("assistant", completion.text, origin))
+        _answered(origin, reply)
     track(
         Events.RESPONSE_TIME,
         user_id=user_id,
         properties={"duration_ms": completion.latency_ms, "model_used": completion.model},
     )
-    return ChatReply(text=completion.text, answered=True)
+    return reply
+
+
+def _turn(role: str, content: str, origin: _Update | None) -> dict:
+    turn = {"role": role, "content": content}
+    return {**turn, "update_id": origin.update_id} if origin is not None else turn
+
+
+def _answered(origin: _Update | None, reply: ChatReply) -> ChatReply:
+    """Store the reply the update is answered with (when the turn answers one)."""
+    if origin is not None:
+        parts = split_message(reply.text)
+        markup = keyboards.topup() if reply.offer_topup else None
+        reply_store(update_id=origin.update_id, chat_id=origin.chat_id, answer=Answer(parts, markup))
+    return reply

@@ -1,8 +1,8 @@
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Update
+from telegram import Update
 
-from apps.billing.models import CreditPackage, OperationType
+from apps.billing.models import OperationType
 from apps.billing.selectors import active_packages, package_for_sale
 from apps.billing.services import (
     STARS_CURRENCY,
@@ -13,60 +13,51 @@ from apps.billing.services import (
     payment_problem,
     payment_record,
 )
-from apps.bot import static_text
+from apps.bot import keyboards, static_text
 from apps.bot.context import BotContext
+from apps.bot.keyboards import BUY_MENU, BUY_PREFIX
+from apps.bot.models import ReplyKind
+from apps.bot.replies import Answer
 
-BUY_MENU = "buy:menu"
-BUY_PREFIX = "buy:"
-
-
-def topup_keyboard() -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(static_text.BUY_BUTTON, callback_data=BUY_MENU)]])
-
-
-def _packages_keyboard(packages: list[CreditPackage]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    f"{p.title}: {credits_text(p.credits)} {settings.BILLING_UNIT} for {p.stars} ⭐",
-                    callback_data=f"{BUY_PREFIX}{p.pk}",
-                )
-            ]
-            for p in packages
-        ]
-    )
+from .answering import acknowledge, answer
 
 
 async def buy(update: Update, context: BotContext) -> None:
-    packages = await sync_to_async(active_packages)()
+    await answer(update, context, _packages_offer)
+
+
+def _packages_offer() -> Answer:
+    packages = active_packages()
     if not packages:
-        await update.effective_message.reply_text(static_text.NO_PACKAGES, do_quote=False)
-        return
-    await update.effective_message.reply_text(
-        static_text.CHOOSE_PACKAGE, reply_markup=_packages_keyboard(packages), do_quote=False
-    )
+        return Answer([static_text.NO_PACKAGES])
+    offers = [
+        [(f"{p.title}: {credits_text(p.credits)} {settings.BILLING_UNIT} for {p.stars} ⭐", f"{BUY_PREFIX}{p.pk}")]
+        for p in packages
+    ]
+    return Answer([static_text.CHOOSE_PACKAGE], keyboards.buttons(offers))
 
 
 async def buy_choice(update: Update, context: BotContext) -> None:
     query = update.callback_query
-    await query.answer()
+    await acknowledge(query)
     if query.data == BUY_MENU:
-        await buy(update, context)
+        await answer(update, context, _packages_offer)
         return
-    package = await sync_to_async(package_for_sale)(query.data.removeprefix(BUY_PREFIX))
-    if package is None:
-        await query.message.reply_text(static_text.NO_PACKAGES, do_quote=False)
-        return
-    await context.bot.send_invoice(
-        chat_id=query.message.chat.id,
-        title=package.title,
-        description=f"{credits_text(package.credits)} {settings.BILLING_UNIT}",
-        payload=invoice_payload(package=package, user_id=query.from_user.id),
-        provider_token="",  # Telegram Stars need none
-        currency=STARS_CURRENCY,
-        prices=[LabeledPrice(package.title, package.stars)],
-    )
+
+    def invoice() -> Answer:
+        package = package_for_sale(query.data.removeprefix(BUY_PREFIX))
+        if package is None:
+            return Answer([static_text.NO_PACKAGES])
+        fields = {
+            "title": package.title,
+            "description": f"{credits_text(package.credits)} {settings.BILLING_UNIT}",
+            "payload": invoice_payload(package=package, user_id=query.from_user.id),
+            "currency": STARS_CURRENCY,
+            "prices": [[package.title, package.stars]],
+        }
+        return Answer([fields], kind=ReplyKind.INVOICE)
+
+    await answer(update, context, invoice)
 
 
 async def pre_checkout(update: Update, context: BotContext) -> None:
@@ -107,10 +98,14 @@ async def successful_payment(update: Update, context: BotContext) -> None:
 
 async def balance(update: Update, context: BotContext) -> None:
     user_id = update.effective_user.id
-    amount = await sync_to_async(get_user_balance)(user_id)
-    operations = await sync_to_async(get_user_operations)(user_id, limit=5)
-    lines = [static_text.BALANCE.format(balance=credits_text(amount), unit=settings.BILLING_UNIT)]
-    for op in operations:
-        sign = "+" if op.amount > 0 else ""
-        lines.append(f"{op.created_at:%d.%m %H:%M}  {OperationType(op.type).label}  {sign}{credits_text(op.amount)}")
-    await update.effective_message.reply_text("\n".join(lines), reply_markup=topup_keyboard(), do_quote=False)
+
+    def statement() -> Answer:
+        amount = get_user_balance(user_id)
+        lines = [static_text.BALANCE.format(balance=credits_text(amount), unit=settings.BILLING_UNIT)]
+        for op in get_user_operations(user_id, limit=5):
+            sign = "+" if op.amount > 0 else ""
+            label = OperationType(op.type).label
+            lines.append(f"{op.created_at:%d.%m %H:%M}  {label}  {sign}{credits_text(op.amount)}")
+        return Answer(["\n".join(lines)], keyboards.topup())
+
+    await answer(update, context, statement)

@@ -1,0 +1,59 @@
+"""Answering an update once: the use case runs and its reply is stored together (apps.bot.replies), then
+the reply is sent part by part, each part marked sent once Telegram confirms it. A redelivered update
+(processing is at least once) sends what is left of the stored reply and does nothing else again."""
+
+from collections.abc import Callable
+
+from asgiref.sync import sync_to_async
+from telegram import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Update
+from telegram.error import BadRequest
+
+from apps.bot.context import BotContext
+from apps.bot.models import Reply, ReplyKind
+from apps.bot.replies import Answer, reply_once, reply_sent
+
+
+async def answer(update: Update, context: BotContext, produce: Callable[[], Answer | None]) -> None:
+    """Run `produce` (synchronous: the use case and its writes) once for this update, and send its answer."""
+    reply = await sync_to_async(reply_once)(
+        update_id=update.update_id, chat_id=update.effective_chat.id, produce=produce
+    )
+    if reply is not None:
+        await deliver(update, context, reply)
+
+
+async def deliver(update: Update, context: BotContext, reply: Reply) -> None:
+    """Send what Telegram has not confirmed yet of the stored reply."""
+    if reply.sent_at is not None:
+        return
+    markup = InlineKeyboardMarkup.de_json(reply.markup, context.bot) if reply.markup else None
+    if reply.kind == ReplyKind.EDIT:
+        await update.callback_query.edit_message_text(reply.parts[0], reply_markup=markup)
+    elif reply.kind == ReplyKind.INVOICE:
+        invoice = reply.parts[0]
+        await context.bot.send_invoice(
+            chat_id=reply.chat_id,
+            title=invoice["title"],
+            description=invoice["description"],
+            payload=invoice["payload"],
+            provider_token="",  # Telegram Stars need none
+            currency=invoice["currency"],
+            prices=[LabeledPrice(label, amount) for label, amount in invoice["prices"]],
+        )
+    else:
+        last = len(reply.parts) - 1
+        for index in range(reply.sent, len(reply.parts)):
+            await update.effective_message.reply_text(
+                reply.parts[index], reply_markup=markup if index == last else None, do_quote=False
+            )
+            await sync_to_async(reply_sent)(reply, parts=index + 1)
+        return
+    await sync_to_async(reply_sent)(reply, parts=1)
+
+
+async def acknowledge(query: CallbackQuery) -> None:
+    """Stop the button's spinner. A redelivered update's query may be too old to answer: no matter."""
+    try:
+        await query.answer()
+    except BadRequest:
+        pass

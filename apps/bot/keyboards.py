@@ -1,0 +1,25 @@
+"""Inline keyboards as the Bot API's JSON: plain data a flow can build and a reply can store."""
+
+from collections.abc import Iterable
+
+from . import static_text
+
+BUY_MENU = "buy:menu"
+BUY_PREFIX = "buy:"
+NEW_CONFIRM = "session:new:confirm"
+NEW_CANCEL = "session:new:cancel"
+
+Keyboard = dict[str, list[list[dict[str, str]]]]
+
+
+def buttons(rows: Iterable[Iterable[tuple[str, str]]]) -> Keyboard:
+    """Rows of (label, callback data)."""
+    return {"inline_keyboard": [[{"text": text, "callback_data": data} for text, data in row] for row in rows]}
+
+
+def topup() -> Keyboard:
+    return buttons([[(static_text.BUY_BUTTON, BUY_MENU)]])
+
+
+def new_session_confirm() -> Keyboard:
+    return buttons([[(static_text.NEW_SESSION_YES, NEW_CONFIRM), (static_text.NEW_SESSION_NO, NEW_CANCEL)]])

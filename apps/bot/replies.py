@@ -1,0 +1,62 @@
+"""Replies produced once per update (apps.bot.models.Reply): found, stored, marked sent, purged."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from .keyboards import Keyboard
+from .models import Reply, ReplyKind
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a handler's use case answers: texts sent in order (the keyboard on the last), the pressed
+    message's new text (EDIT), or an invoice's fields (INVOICE)."""
+
+    parts: list = field(default_factory=list)
+    markup: Keyboard | None = None
+    kind: str = ReplyKind.MESSAGE
+
+
+def reply_find(update_id: int) -> Reply | None:
+    return Reply.objects.filter(pk=update_id).first()
+
+
+def reply_store(*, update_id: int, chat_id: int, answer: Answer) -> Reply:
+    """The reply to `update_id`: this answer, or the one stored before (a redelivery that raced)."""
+    try:
+        with transaction.atomic():
+            return Reply.objects.create(
+                update_id=update_id, chat_id=chat_id, kind=answer.kind, parts=answer.parts, markup=answer.markup
+            )
+    except IntegrityError:
+        return Reply.objects.get(pk=update_id)
+
+
+@transaction.atomic
+def reply_once(*, update_id: int, chat_id: int, produce: Callable[[], Answer | None]) -> Reply | None:
+    """The stored reply to the update, or, the first time, what `produce()` answers (its writes and the
+    reply committed together, so a redelivery neither repeats them nor loses the reply). None: nothing
+    to answer."""
+    if (stored := reply_find(update_id)) is not None:
+        return stored
+    answer = produce()
+    return None if answer is None else reply_store(update_id=update_id, chat_id=chat_id, answer=answer)
+
+
+def reply_sent(reply: Reply, *, parts: int) -> None:
+    """Telegram confirmed the first `parts` parts of the reply; once it confirmed all, the texts go."""
+    total = max(len(reply.parts), 1)
+    changes: dict = {"sent": parts}
+    if parts >= total:
+        changes.update(sent_at=timezone.now(), parts=[])
+    Reply.objects.filter(pk=reply.pk, sent__lt=parts).update(**changes)
+    reply.sent = parts
+
+
+def replies_purge(*, older_than: timedelta) -> int:
+    deleted, _ = Reply.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted
