@@ -3,8 +3,8 @@
 import json
 import logging
 import traceback
-from datetime import timedelta
 from collections.abc import Mapping
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
