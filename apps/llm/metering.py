@@ -13,6 +13,7 @@ from apps.core.privacy import stored_error, stored_prompt
 from apps.users.models import TelegramUser
 
 from .models import LLMRequest, RequestStatus, RequestType
+from .pricing import cost_at
 from .usage import request_with_rollups_insert, rollups_add
 
 logger = logging.getLogger(__name__)
@@ -20,6 +21,8 @@ logger = logging.getLogger(__name__)
 
 # Waits between inline attempts to record usage before it is handed to a Celery task.
 _RECORD_RETRY_DELAYS = (0.05, 0.2, 0.5)
+# `cost=PRICED`: priced from the price list when the record is stored (inline, or by the task later).
+PRICED = "priced-when-stored"
 
 
 def record_usage(
@@ -61,7 +64,7 @@ def _usage_fields(user_id: int | None, username: str | None, tokens_used: int | 
         "completion_tokens": details.get("completion_tokens"),
         "total_tokens": tokens_used,
         "cached_tokens": details.get("cached_tokens"),
-        "cost": Decimal(cost) if cost is not None else None,
+        "cost": cost if cost in (None, PRICED) else Decimal(cost),
         "latency_ms": int(details.get("latency_ms") or 0),
         "status": details.get("status", RequestStatus.SUCCESS),
         "attempts": int(details.get("attempts") or 1),
@@ -74,6 +77,15 @@ def _usage_fields(user_id: int | None, username: str | None, tokens_used: int | 
 
 def usage_record(*, user_id: int | None, username: str, **fields: Any) -> LLMRequest:
     """The LLM request and both rollups, in one transaction."""
+    if fields["cost"] == PRICED:
+        fields["cost"] = cost_at(
+            provider=fields["provider"],
+            model=fields["model"],
+            prompt_tokens=fields["prompt_tokens"],
+            completion_tokens=fields["completion_tokens"],
+            cached_tokens=fields["cached_tokens"],
+            at=fields["created_at"],
+        )
     connection = transaction.get_connection()
     request = LLMRequest(user_id=user_id, **fields)
     if user_id is None:
@@ -108,7 +120,7 @@ def _record_later(fields: dict) -> None:
 
     payload = {
         **fields,
-        "cost": str(fields["cost"]) if fields["cost"] is not None else None,
+        "cost": fields["cost"] if fields["cost"] in (None, PRICED) else str(fields["cost"]),
         "created_at": fields["created_at"].isoformat(),
     }
     try:
@@ -121,6 +133,6 @@ def _record_later(fields: dict) -> None:
 
 def usage_record_from_payload(payload: dict) -> LLMRequest:
     fields = dict(payload)
-    fields["cost"] = Decimal(fields["cost"]) if fields["cost"] is not None else None
+    fields["cost"] = fields["cost"] if fields["cost"] in (None, PRICED) else Decimal(fields["cost"])
     fields["created_at"] = parse_datetime(fields["created_at"])
     return usage_record(**fields)

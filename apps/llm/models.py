@@ -86,7 +86,7 @@ class LLMRequest(models.Model):
     )
     request_type = models.CharField(max_length=24, choices=RequestType.choices, default=RequestType.CHAT)
     provider = models.CharField(max_length=32)
-    model = models.CharField(max_length=64)
+    model = models.TextField(help_text="the provider's model id, whatever its length")
     prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True)

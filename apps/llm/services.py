@@ -2,41 +2,19 @@
 
 import logging
 from dataclasses import replace
-from datetime import datetime
-from decimal import Decimal
 
 from django.conf import settings
 from django.utils import timezone
 
 from . import client
 from .client import Completion, LLMError
-from .metering import record_usage
-from .models import BotPersona, ModelPrice, RequestStatus, RequestType
+from .metering import PRICED, record_usage
+from .models import BotPersona, RequestStatus, RequestType
+from .pricing import price_for  # noqa: F401  the public name, kept here for its callers
 
 logger = logging.getLogger(__name__)
 
 _FALLBACK_PERSONA = BotPersona(name="Default", system_prompt="You are a helpful assistant.", max_tokens=800)
-
-
-def price_for(provider: str, model: str, at: datetime) -> ModelPrice | None:
-    """The price in effect at `at`: the provider's own, else the model's list price elsewhere."""
-    prices = ModelPrice.objects.filter(model=model, valid_from__lte=at).order_by("-valid_from")
-    return prices.filter(provider=provider).first() or prices.first()
-
-
-def cost_of(completion: Completion, at: datetime) -> Decimal | None:
-    """Null when the provider reported no usage or the model has no price: unknown, never a silent 0."""
-    if completion.prompt_tokens is None or completion.completion_tokens is None:
-        return None
-    price = price_for(completion.provider, completion.model, at)
-    if price is None:
-        logger.warning("no price for %s/%s: cost left unknown", completion.provider, completion.model)
-        return None
-    return price.cost(
-        prompt_tokens=completion.prompt_tokens,
-        completion_tokens=completion.completion_tokens,
-        cached_tokens=completion.cached_tokens or 0,
-    )
 
 
 def llm_complete(
@@ -79,7 +57,8 @@ def llm_complete(
             **common,
         )
         raise
-    cost = cost_of(completion, started_at)
+    # Priced as it is recorded: the price lookup is a database read, and a database that fails right after
+    # the provider answered must not lose the record of a call the provider bills (metering retries it).
     request = record_usage(
         user_id,
         username,
@@ -87,7 +66,7 @@ def llm_complete(
         prompt_tokens=completion.prompt_tokens,
         completion_tokens=completion.completion_tokens,
         cached_tokens=completion.cached_tokens,
-        cost=cost,
+        cost=PRICED,
         provider=completion.provider,
         model=completion.model,
         status=RequestStatus.SUCCESS,
@@ -96,7 +75,9 @@ def llm_complete(
         response_text=completion.text,
         **common,
     )
-    return replace(completion, request_id=request.pk if request else None, cost=cost)
+    if request is None:  # recorded later, by a task: the cost is not known here
+        return replace(completion, request_id=None, cost=None)
+    return replace(completion, request_id=request.pk, cost=request.cost)
 
 
 def active_persona() -> BotPersona:

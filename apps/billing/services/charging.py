@@ -78,7 +78,7 @@ def billing_settle(*, reserve: Operation, charge: Decimal, llm_request_id: int |
         user_id=reserve.user_id,
         type=OperationType.GENERATION,
         amount=-min(as_credits(charge), held),
-        model=model,
+        model=model[: Operation._meta.get_field("model").max_length],  # a label here; the request has it whole
         llm_request_id=llm_request_id,
         idempotency_key=idempotency_hash(operation_key("generation", f"hold:{reserve.pk}")),
     )
