@@ -1,20 +1,8 @@
-"""Profile rotation runs daily under Celery beat (visible and editable in the admin)."""
+"""Once created the profile rotation's job in Celery beat. The schedule now lives in config/schedule.py and
+is synced after every `migrate`; this migration is kept, empty, because databases have it recorded as
+applied. Do not add jobs here."""
 
 from django.db import migrations
-
-NAME = "Users: rotate psychological profiles (daily)"
-
-
-def create(apps, schema_editor):
-    IntervalSchedule = apps.get_model("django_celery_beat", "IntervalSchedule")
-    PeriodicTask = apps.get_model("django_celery_beat", "PeriodicTask")
-    daily, _ = IntervalSchedule.objects.get_or_create(every=86400, period="seconds")
-    PeriodicTask.objects.update_or_create(name=NAME, defaults={"task": "apps.users.tasks.rotate_profiles",
-                                                               "interval": daily})
-
-
-def remove(apps, schema_editor):
-    apps.get_model("django_celery_beat", "PeriodicTask").objects.filter(name=NAME).delete()
 
 
 class Migration(migrations.Migration):
@@ -23,4 +11,4 @@ class Migration(migrations.Migration):
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 
-    operations = [migrations.RunPython(create, remove)]
+    operations = []
