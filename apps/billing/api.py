@@ -12,6 +12,7 @@ from apps.analytics.serializers import CostsInput
 from apps.users.models import TelegramUser
 
 from . import selectors
+from .filters import OperationFilter
 from .models import Operation
 from .serializers import BalanceOutput, OperationOutput
 from .services import get_user_balance
@@ -31,7 +32,7 @@ class UserOperationsView(ListAPIView):
 
     serializer_class = OperationOutput
     pagination_class = LatestFirst
-    filterset_fields = ["type"]
+    filterset_class = OperationFilter
     queryset = Operation.objects.none()  # the schema's model; requests use get_queryset
 
     def get_queryset(self):

@@ -169,6 +169,10 @@ def test_operations_are_cursor_paginated_and_filtered(staff_api, user):
     rest = staff_api.get(page["next"]).json()
     assert [op["type"] for op in rest["results"]] == ["generation", "adjustment"] and rest["next"] is None
     assert len(staff_api.get("/api/v1/users/1/operations/?type=4").json()["results"]) == 1
+    by_name = staff_api.get("/api/v1/users/1/operations/?type=adjustment").json()["results"]
+    assert [row["type"] for row in by_name] == ["adjustment"], "the names it returns are accepted too"
+    refused = staff_api.get("/api/v1/users/1/operations/?type=nonsense")
+    assert refused.status_code == 400 and "type" in refused.json()
     assert staff_api.get("/api/v1/users/1/balance/").json() == {"user_id": 1, "balance": "7.0000", "unit": "credits"}
 
 
