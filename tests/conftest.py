@@ -13,7 +13,7 @@ from apps.bot import runtime
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeBotAPI
 from tests.helpers import WEBHOOK_URL
-from tests.workers import WorkerProcess
+from tests.workers import ServerProcess, WorkerProcess
 
 
 # --- Staff ------------------------------------------------------------------------------------
@@ -123,6 +123,23 @@ def require_services(require_postgres: None) -> None:
     _require(bool(os.environ.get("REDIS_URL")), "needs Redis (REDIS_URL): the second leg of .ci/run")
 
 
+def _process_env(fake_bot_api: FakeBotAPI) -> dict[str, str]:
+    """The environment of a process a test starts: the suite's settings on the test database (not the
+    database DATABASE_URL names), Celery through the broker, Telegram the fake one."""
+    database = connection.settings_dict
+    database_url = (
+        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
+        f"{database['PORT'] or 5432}/{database['NAME']}"
+    )
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "DATABASE_URL": database_url,
+        "CELERY_TASK_ALWAYS_EAGER": "false",
+        "TELEGRAM_API_BASE_URL": fake_bot_api.base_url,
+    }
+
+
 @pytest.fixture
 def start_worker(
     require_services: None, transactional_db: None, fake_bot_api: FakeBotAPI
@@ -130,18 +147,7 @@ def start_worker(
     """Starts real workers on the test database; keyword arguments add to a worker's environment."""
     from config.celery import app as celery_app
 
-    database = connection.settings_dict
-    database_url = (
-        f"postgres://{database['USER']}:{database['PASSWORD'] or ''}@{database['HOST'] or '127.0.0.1'}:"
-        f"{database['PORT'] or 5432}/{database['NAME']}"
-    )
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "DATABASE_URL": database_url,
-        "CELERY_TASK_ALWAYS_EAGER": "false",
-        "TELEGRAM_API_BASE_URL": fake_bot_api.base_url,
-    }
+    env = _process_env(fake_bot_api)
     workers: list[WorkerProcess] = []
     # What an earlier test's workers handed to the broker as they stopped (events lingering in their
     # publisher, say) belongs to that test: it must not land in this test's database.
@@ -153,3 +159,30 @@ def start_worker(
         celery_app.conf.task_always_eager = True
         for worker in workers:
             worker.stop()
+
+
+@pytest.fixture
+def start_server(
+    require_services: None, transactional_db: None, fake_bot_api: FakeBotAPI
+) -> Iterator[Callable[..., ServerProcess]]:
+    """Starts gunicorn on the test database, as the README does: `start_server(workers=3, threads=8, **env)`;
+    keyword arguments add to its environment, and `REDIS_URL=None` runs it without a broker."""
+    from config.celery import app as celery_app
+
+    servers: list[ServerProcess] = []
+
+    def start(*, workers: int = 3, threads: int = 8, **extra: str | None) -> ServerProcess:
+        env = {**_process_env(fake_bot_api), **extra}
+        if not env.get("REDIS_URL"):  # without a broker every task runs in the process, as in production
+            env.pop("REDIS_URL", None)
+            env["CELERY_TASK_ALWAYS_EAGER"] = "true"
+        servers.append(ServerProcess({k: v for k, v in env.items() if v is not None}, workers=workers, threads=threads))
+        return servers[-1]
+
+    try:
+        yield start
+    finally:
+        for server in servers:
+            server.stop()
+        # What the servers published for workers that never ran belongs to this test only.
+        celery_app.control.purge()

@@ -1,6 +1,7 @@
-"""A real `celery worker` process, for the tests that need one and for the benchmarks."""
+"""Real `celery worker` and gunicorn processes, for the tests that need them and for the benchmarks."""
 
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -74,3 +75,60 @@ class WorkerProcess:
         except ProcessLookupError:
             return False
         return True
+
+
+class ServerProcess:
+    """gunicorn serving the project the way the README starts it (gthread workers and threads), on a free
+    127.0.0.1 port, with the environment given. Ready once every worker has loaded the application."""
+
+    def __init__(self, env: dict[str, str], *, workers: int = 3, threads: int = 8) -> None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = tempfile.NamedTemporaryFile("w+", prefix="gunicorn-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "config.wsgi",
+                "-k",
+                "gthread",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                # Only a hook that says when a worker has loaded the application (tests/gunicorn_hooks.py).
+                "--config",
+                "python:tests.gunicorn_hooks",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 60
+        while self.output().count("application loaded in worker") < workers:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                output = self.output()
+                self.stop()
+                raise RuntimeError(f"gunicorn did not start:\n{output}")
+            time.sleep(0.05)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text()
+
+    def stop(self) -> None:
+        """Graceful shutdown (SIGTERM to the master), then nothing of the process group may be left."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, 15)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait(timeout=10)
+        Path(self.log.name).unlink(missing_ok=True)

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from apps.core.db import CONNECTION_ERRORS, drop_dead_connection, on_fresh_connection
 from apps.core.publisher import BatchPublisher, enqueue
 from apps.core.text import MAX_DEPTH, storable
 
@@ -59,7 +60,7 @@ def update_type(payload: Mapping[str, Any]) -> str:
 def inbox_receive(*, payload: dict[str, Any]) -> bool:
     """Store an update and enqueue its processing after commit. False if it was seen before."""
     update_id = payload["update_id"]
-    stored = _insert_if_new(
+    stored = _store(
         update_id=update_id,
         update_type=update_type(payload)[:40],
         payload=payload,
@@ -72,6 +73,21 @@ def inbox_receive(*, payload: dict[str, Any]) -> bool:
     if stored:
         transaction.on_commit(lambda: _enqueue(update_id))
     return stored
+
+
+def _store(**values: Any) -> bool:
+    """`_insert_if_new`, and again on a fresh connection when the one it ran on died under it (PostgreSQL
+    restarted or failed over while the request held it; a 500 only makes Telegram send the update again,
+    later): at once, then, should that one have been dying too, a moment later. The INSERT that died may
+    have been committed, so after a retry the update counts as new either way: a second enqueue is
+    harmless, the claim lets one task process it."""
+    try:
+        return _insert_if_new(**values)
+    except CONNECTION_ERRORS:
+        if not drop_dead_connection():
+            raise
+    on_fresh_connection(lambda: _insert_if_new(**values), delays=(0.2,))
+    return True
 
 
 def _insert_if_new(**values: Any) -> bool:

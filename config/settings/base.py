@@ -88,13 +88,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
 else:
     # Connections are reused from psycopg's pool: opening one per request costs the webhook's
-    # durable INSERT several times over, and unlike CONN_MAX_AGE with health checks the pool
-    # needs no extra "SELECT 1" round trip per request. Sized per process.
+    # durable INSERT several times over. Sized per process.
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": env.int("DB_POOL_MAX_SIZE", default=16),
         "timeout": 10,
     }
+    # PostgreSQL restarts and fails over, and every pooled connection dies with it: the pool checks a
+    # connection (an empty query, one round trip) before handing it out and replaces a dead one, rather
+    # than fail the request that gets it. Django passes psycopg_pool's ConnectionPool.check_connection as
+    # the pool's `check` when this is on (giving `check` in the pool options too would be an error).
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache and Celery -----------------------------------------------------------------------
