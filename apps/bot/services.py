@@ -3,7 +3,7 @@
 import json
 import logging
 import traceback
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cache
 from typing import Any
@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.core.db import CONNECTION_ERRORS, drop_dead_connection, on_fresh_connection
+from apps.core.db import CONNECTION_ERRORS, connection_lost, drop_dead_connection, on_fresh_connection
 from apps.core.publisher import BatchPublisher, enqueue
 from apps.core.text import MAX_DEPTH, storable
 
@@ -26,6 +26,11 @@ logger = logging.getLogger(__name__)
 
 _MAX_UPDATE_ID = 2**63 - 1
 _ERROR_LIMIT = 4000
+# An update whose database connection died under it (PostgreSQL restarted or failed over) is tried again
+# after each of these many seconds (the task's retries, the processing thread's), not left to the sweeper.
+RETRY_DELAYS = (1, 2, 4, 8, 15)
+# Recording an update's outcome on a connection that died: at once on a fresh one, then after these.
+_RECORD_DELAYS = (0, 1, 2)
 
 
 class InvalidUpdate(ValueError):
@@ -164,25 +169,41 @@ def inbox_claim(*, update_id: int, token: str) -> dict[str, Any] | None:
         return InboxUpdate.objects.values_list("payload", flat=True).get(pk=update_id)
 
 
-def inbox_process(*, update_id: int, token: str) -> str | None:
-    """Process one stored update through the bot. Returns the final status, None if not claimed."""
+def inbox_process(*, update_id: int, token: str, may_retry: bool = False) -> str | None:
+    """Process one stored update through the bot. Returns the final status, None if not claimed.
+
+    `may_retry`: the caller tries again in seconds, with the same token, when the database connection
+    died (the task's retries, the processing thread's): such a failure of the handlers is then raised
+    for it, not recorded as failed for the sweeper. Recording the outcome outlives a dead connection.
+    """
     payload = inbox_claim(update_id=update_id, token=token)
     if payload is None:
         return None
     try:
         runtime.process_update(payload)
     except Exception as error:
+        if may_retry and connection_lost(error):
+            raise
         logger.exception("update %s failed", update_id)
         failed = {"status": InboxStatus.FAILED, "error": _describe(error)}
         if isinstance(error, runtime.UnusableUpdate):
             failed["attempts"] = settings.INBOX_MAX_ATTEMPTS  # only staff's replay tries again
-        InboxUpdate.objects.filter(pk=update_id, claim_token=token).update(**failed)
+        _record(lambda: InboxUpdate.objects.filter(pk=update_id, claim_token=token).update(**failed))
         return InboxStatus.FAILED
     # The payload holds what the user wrote: keep only the update_id, for dedupe.
-    InboxUpdate.objects.filter(pk=update_id).update(
-        status=InboxStatus.DONE, payload=None, error="", claim_token="", processed_at=timezone.now()
+    _record(
+        lambda: InboxUpdate.objects.filter(pk=update_id).update(
+            status=InboxStatus.DONE, payload=None, error="", claim_token="", processed_at=timezone.now()
+        )
     )
     return InboxStatus.DONE
+
+
+def _record(update: Callable[[], object]) -> None:
+    """An update's outcome, written even when the connection died under the handlers: on a fresh one
+    (the update is not processed again for it). Past _RECORD_DELAYS the error goes to the caller, whose
+    retry takes its own claim back."""
+    on_fresh_connection(update, delays=_RECORD_DELAYS)
 
 
 def _describe(error: BaseException) -> str:

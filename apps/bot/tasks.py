@@ -2,6 +2,7 @@ import logging
 
 from celery import shared_task
 
+from apps.core.db import connection_lost
 from apps.core.locks import single_run
 
 from . import services
@@ -12,9 +13,24 @@ logger = logging.getLogger(__name__)
 
 # acks_late + reject_on_worker_lost: a worker that dies mid-update hands the message back;
 # the claim token lets that redelivery take the update over at once.
-@shared_task(acks_late=True, reject_on_worker_lost=True)
-def process_update(update_id: int) -> str | None:
-    return services.inbox_process(update_id=update_id, token=process_update.request.id or "")
+# A database connection that died under the update (PostgreSQL restarted or failed over) is retried after
+# services.RETRY_DELAYS seconds: a retry keeps the task id, so it takes its own claim back.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=len(services.RETRY_DELAYS))
+def process_update(self, update_id: int) -> str | None:
+    retries = self.request.retries
+    may_retry = retries < self.max_retries
+    try:
+        return services.inbox_process(update_id=update_id, token=self.request.id or "", may_retry=may_retry)
+    except Exception as error:
+        if not (may_retry and connection_lost(error)):
+            raise
+        logger.warning(
+            "update %s met a dead database connection; retry %d in %d s",
+            update_id,
+            retries + 1,
+            services.RETRY_DELAYS[retries],
+        )
+        raise self.retry(exc=error, countdown=services.RETRY_DELAYS[retries]) from error
 
 
 @shared_task

@@ -9,12 +9,14 @@ import time
 from collections import Counter
 
 import httpx
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection
 
-from apps.bot.models import InboxUpdate
-from tests.helpers import WEBHOOK_URL, message_update
+from apps.bot import runtime, services
+from apps.bot.models import InboxStatus, InboxUpdate
+from tests.helpers import WEBHOOK_URL, message_update, wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -72,3 +74,65 @@ def test_the_webhook_answers_every_update_while_postgresql_drops_every_connectio
     acknowledged = {update_id for update_id, status in answers if status == 200}
     stored = set(InboxUpdate.objects.filter(pk__in=acknowledged).values_list("pk", flat=True))
     assert stored == acknowledged, f"{len(acknowledged - stored)} acknowledged updates are not stored"
+
+
+def test_updates_whose_connection_died_are_done_in_seconds(start_worker, post_update, bot_api):
+    start_worker()
+    # Each answer takes a moment to reach Telegram: the worker is inside an update, its connections
+    # in use, when PostgreSQL drops them.
+    bot_api.delay("sendMessage", 0.5)
+    payloads = [message_update(f"question {n}", user_id=61_000 + n) for n in range(6)]
+    for payload in payloads:
+        assert post_update(payload).status_code == 200
+
+    terminated = []
+    for round_ in range(1, 4):
+        bot_api.wait_for("sendMessage", count=round_, timeout=30)
+        terminated.append(terminate_every_other_backend())
+    assert all(terminated), f"every round killed the worker's connections: {terminated}"
+
+    update_ids = [payload["update_id"] for payload in payloads]
+
+    def every_update_done() -> bool:
+        statuses = dict(InboxUpdate.objects.filter(pk__in=update_ids).values_list("pk", "status"))
+        return all(statuses.get(update_id) == InboxStatus.DONE for update_id in update_ids)
+
+    started = time.monotonic()
+    try:
+        wait_until(every_update_done, timeout=30)
+    finally:
+        left = Counter(InboxUpdate.objects.filter(pk__in=update_ids).values_list("status", flat=True))
+        print(f"after {time.monotonic() - started:.1f} s: {dict(left)}")
+    answered = {call.params["chat_id"] for call in bot_api.calls_to("sendMessage")}
+    assert answered >= {payload["message"]["chat"]["id"] for payload in payloads}
+
+
+def test_an_update_whose_connection_died_after_its_answer_is_recorded_done_and_not_processed_again(
+    require_postgres, transactional_db, bot_api, monkeypatch
+):
+    payload = message_update("/start", user_id=61_200)
+    InboxUpdate.objects.create(update_id=payload["update_id"], update_type="message", payload=payload)
+    process = runtime.process_update
+
+    def answered_then_connection_died(payload, timeout=None):
+        process(payload, timeout)
+        with _admin_connection() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [connection.connection.info.backend_pid])
+
+    monkeypatch.setattr(runtime, "process_update", answered_then_connection_died)
+    assert services.inbox_process(update_id=payload["update_id"], token="task-1") == InboxStatus.DONE
+    row = InboxUpdate.objects.get(pk=payload["update_id"])
+    assert (row.status, row.attempts, row.payload) == (InboxStatus.DONE, 1, None)
+    assert [call.params["chat_id"] for call in bot_api.calls_to("sendMessage")] == [61_200]
+
+
+def _admin_connection() -> psycopg.Connection:
+    database = connection.settings_dict
+    return psycopg.connect(
+        host=database["HOST"] or "127.0.0.1",
+        port=database["PORT"] or 5432,
+        user=database["USER"],
+        password=database["PASSWORD"] or None,
+        dbname=database["NAME"],
+        autocommit=True,
+    )
