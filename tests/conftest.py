@@ -10,6 +10,7 @@ from django.db import connection
 from django.test import Client
 
 from apps.bot import runtime
+from apps.bot.services import inbox_flush_enqueued
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.telegram import FakeBotAPI
 from tests.helpers import WEBHOOK_URL
@@ -88,19 +89,32 @@ def llm_api(fake_openai: FakeOpenAI, settings, reference_data: None) -> Iterator
 
 @pytest.fixture
 def post_update(client: Client) -> Callable[..., Any]:
+    """POST to the webhook and, without a broker, return once the process's processing thread has
+    processed what it received (the webhook itself answers before)."""
+
     def post(payload: Any, *, secret: str | None = None, raw: bytes | None = None, **headers: str):
         body = raw if raw is not None else json.dumps(payload)
         if secret is None:
             secret = django_settings.TELEGRAM_WEBHOOK_SECRET
-        return client.post(
+        response = client.post(
             WEBHOOK_URL,
             data=body,
             content_type="application/json",
             HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=secret,
             **headers,
         )
+        assert inbox_flush_enqueued(timeout=60), "the update was not processed within 60 s"
+        return response
 
     return post
+
+
+@pytest.fixture(autouse=True)
+def _inbox_idle() -> Iterator[None]:
+    """No update received in one test is still being processed in the next (a test that stores updates
+    without post_update)."""
+    yield
+    inbox_flush_enqueued(timeout=60)
 
 
 # --- PostgreSQL + Redis leg -------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 import json
 import logging
+import time
 import traceback
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from functools import cache
@@ -10,12 +12,12 @@ from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import transaction
+from django.db import close_old_connections, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.core.db import CONNECTION_ERRORS, connection_lost, drop_dead_connection, on_fresh_connection
-from apps.core.publisher import BatchPublisher, enqueue
+from apps.core.publisher import BatchPublisher
 from apps.core.text import MAX_DEPTH, storable
 
 from . import runtime
@@ -135,9 +137,34 @@ def _publish_processing(update_ids: list[int]) -> None:
 _publisher = BatchPublisher(_publish_processing)
 
 
+def _process_here(update_ids: list[int]) -> None:
+    """Without a broker, this process's processing thread: each update as the task processes it, tried again
+    after RETRY_DELAYS when its database connection died. Its connection goes back to the pool after each."""
+    for update_id in update_ids:
+        token = uuid.uuid4().hex
+        for retries in range(len(RETRY_DELAYS) + 1):
+            may_retry = retries < len(RETRY_DELAYS)
+            try:
+                inbox_process(update_id=update_id, token=token, may_retry=may_retry)
+                break
+            except Exception as error:
+                if not (may_retry and connection_lost(error)):
+                    logger.exception("update %s not processed; the sweeper will retry", update_id)
+                    break
+            finally:
+                close_old_connections()
+            time.sleep(RETRY_DELAYS[retries])
+
+
+_processor = BatchPublisher(_process_here, max_batch=1, name="inbox-processing")
+
+
 def _enqueue(update_id: int) -> None:
-    """The webhook's enqueue: off the request thread when there is a broker, in-process without."""
-    enqueue(_publisher, update_id, run_now=_enqueue_now)
+    """The webhook's enqueue, never the processing itself: to the broker through the publisher thread or,
+    without a broker, to this process's processing thread. Either way the request answers at once and gives
+    its connection back; processing inside it held that connection while the handlers took more, and a
+    burst of Telegram's 40 connections exhausted the pool."""
+    (_processor if current_app.conf.task_always_eager else _publisher).submit(update_id)
 
 
 def _enqueue_now(update_ids: list[int]) -> None:
@@ -149,8 +176,10 @@ def _enqueue_now(update_ids: list[int]) -> None:
 
 
 def inbox_flush_enqueued(timeout: float = 5.0) -> bool:
-    """Wait until every update this process received is handed to the broker (tests, shutdown)."""
-    return _publisher.flush(timeout)
+    """Wait until every update this process received is handed to the broker or, without a broker,
+    processed (tests, `run_polling --once`, shutdown)."""
+    deadline = time.monotonic() + timeout
+    return _publisher.flush(timeout) and _processor.flush(max(deadline - time.monotonic(), 0))
 
 
 def inbox_claim(*, update_id: int, token: str) -> dict[str, Any] | None:

@@ -6,7 +6,8 @@ up meanwhile to one `publish_many` call: idle, an item goes out at once; under l
 trip carries many. Used for the webhook's update ids (already stored: one lost with a dying
 process is only late, the inbox sweeper enqueues it again) and for analytics events, which may
 also `linger`: wait that long for more before publishing, so a steady trickle (a broadcast's
-30 deliveries a second) becomes one task a second, not thirty.
+30 deliveries a second) becomes one task a second, not thirty. Without a broker, the same thread
+serves the inbox as its processing thread: `publish_many` processes the updates in the process.
 """
 
 import atexit
@@ -25,8 +26,16 @@ _FLUSH = object()  # put by flush(): publish what is there without lingering
 
 
 class BatchPublisher:
-    def __init__(self, publish_many: Callable[[list[Any]], None], *, max_batch: int = 500, linger: float = 0.0) -> None:
+    def __init__(
+        self,
+        publish_many: Callable[[list[Any]], None],
+        *,
+        max_batch: int = 500,
+        linger: float = 0.0,
+        name: str = "task-publisher",
+    ) -> None:
         self._publish_many = publish_many
+        self._name = name
         self._max_batch = max_batch
         self._linger = linger
         self._reset()
@@ -45,14 +54,14 @@ class BatchPublisher:
     def submit(self, item: Any) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="task-publisher", daemon=True)
+                self._thread = threading.Thread(target=self._run, name=self._name, daemon=True)
                 self._thread.start()
             self._pending += 1
             self._drained.clear()
         self._queue.put(item)
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until everything submitted so far has been handed to the broker (or failed)."""
+        """Wait until everything submitted so far has been handed on (published, or failed)."""
         if not self._drained.is_set():
             self._queue.put(_FLUSH)
         return self._drained.wait(timeout)

@@ -107,6 +107,32 @@ def test_updates_whose_connection_died_are_done_in_seconds(start_worker, post_up
     assert answered >= {payload["message"]["chat"]["id"] for payload in payloads}
 
 
+def test_without_a_broker_updates_whose_connection_died_are_done_in_seconds(require_postgres, client, bot_api):
+    """The same, processed by the server's own processing thread (REDIS_URL unset): here, this process's."""
+    bot_api.delay("sendMessage", 0.5)
+    payloads = [message_update(f"question {n}", user_id=61_100 + n) for n in range(6)]
+    for payload in payloads:
+        response = client.post(
+            WEBHOOK_URL,
+            data=json.dumps(payload),
+            content_type="application/json",
+            HTTP_X_TELEGRAM_BOT_API_SECRET_TOKEN=settings.TELEGRAM_WEBHOOK_SECRET,
+        )
+        assert response.status_code == 200
+
+    terminated = []
+    for round_ in range(1, 4):
+        bot_api.wait_for("sendMessage", count=round_, timeout=30)
+        terminated.append(terminate_every_other_backend())
+    assert all(terminated), f"every round killed the processing's connections: {terminated}"
+
+    assert services.inbox_flush_enqueued(timeout=30), "processed within 30 s"
+    statuses = Counter(
+        InboxUpdate.objects.filter(pk__in=[p["update_id"] for p in payloads]).values_list("status", flat=True)
+    )
+    assert statuses == {InboxStatus.DONE: len(payloads)}
+
+
 def test_an_update_whose_connection_died_after_its_answer_is_recorded_done_and_not_processed_again(
     require_postgres, transactional_db, bot_api, monkeypatch
 ):

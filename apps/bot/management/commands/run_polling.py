@@ -6,7 +6,7 @@ from telegram.error import TelegramError
 
 from apps.bot import runtime
 from apps.bot.application import ALLOWED_UPDATES
-from apps.bot.services import inbox_receive
+from apps.bot.services import inbox_flush_enqueued, inbox_receive
 
 logger = logging.getLogger(__name__)
 
@@ -40,5 +40,7 @@ class Command(BaseCommand):
                 inbox_receive(payload=update.to_dict())
                 offset = update.update_id + 1
             if once:
+                # Without a broker they are processed in this process's processing thread: let it finish.
+                inbox_flush_enqueued(timeout=60)
                 self.stdout.write(f"{len(updates)} update(s) received")
                 return
