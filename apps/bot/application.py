@@ -18,12 +18,15 @@ def file_base_url(api_base_url: str) -> str:
     return f"{head}/file/{tail}"
 
 
-def build_application() -> Application:
-    if not settings.TELEGRAM_BOT_TOKEN:
+def build_application(*, token: str = "", base_url: str = "") -> Application:
+    """The bot of settings (TELEGRAM_BOT_TOKEN, TELEGRAM_API_BASE_URL), or of the `token` and Bot API
+    `base_url` given (the stand-in's, apps.bot.standin)."""
+    token = token or settings.TELEGRAM_BOT_TOKEN
+    if not token:
         raise ImproperlyConfigured("TELEGRAM_BOT_TOKEN is not set: the bot cannot answer")
     builder = (
         ApplicationBuilder()
-        .token(settings.TELEGRAM_BOT_TOKEN)
+        .token(token)
         .updater(None)
         .context_types(ContextTypes(context=BotContext))
         # Connections open lazily: the pool is sized for a paid broadcast's senders on top of replies.
@@ -36,8 +39,8 @@ def build_application() -> Application:
             )
         )
     )
-    if settings.TELEGRAM_API_BASE_URL:
-        base_url = settings.TELEGRAM_API_BASE_URL
+    base_url = base_url or settings.TELEGRAM_API_BASE_URL
+    if base_url:
         builder = builder.base_url(base_url).base_file_url(file_base_url(base_url))
     application = builder.build()
     register_handlers(application)

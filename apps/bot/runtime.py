@@ -10,7 +10,8 @@ Celery fork, never inherited), and synchronous callers hand it coroutines.
 import asyncio
 import os
 import threading
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
@@ -27,7 +28,10 @@ class UnusableUpdate(ValueError):
     """python-telegram-bot cannot parse the update (an older or foreign shape): retrying won't help."""
 
 
-class _Runtime:
+class Runtime:
+    """An Application built by `build` on a loop thread of its own. The process's bot is one (`_current`);
+    the stand-in of "Try the bot" (apps.bot.standin) is another, used by threads inside `using()`."""
+
     def __init__(self, build: Callable[[], Application]) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
@@ -59,10 +63,10 @@ class _Runtime:
 
 
 _lock = threading.Lock()
-_runtime: _Runtime | None = None
+_runtime: Runtime | None = None
 
 
-def _current() -> _Runtime:
+def _current() -> Runtime:
     global _runtime
     with _lock:
         if _runtime is None or _runtime.pid != os.getpid():
@@ -70,7 +74,7 @@ def _current() -> _Runtime:
             # does not import every handler and flow behind the Application.
             from .application import build_application
 
-            _runtime = _Runtime(build_application)
+            _runtime = Runtime(build_application)
         return _runtime
 
 
@@ -83,9 +87,25 @@ def reset() -> None:
         runtime.stop()
 
 
+_local = threading.local()
+
+
+@contextmanager
+def using(other: Runtime) -> Iterator[None]:
+    """Meanwhile, what this thread runs on the bot (`run`, `process_update`) goes to `other`'s Application,
+    not the process's own: the stand-in's, which answers a test user without Telegram while real users'
+    updates, in other threads, are answered by the real bot."""
+    previous = getattr(_local, "runtime", None)
+    _local.runtime = other
+    try:
+        yield
+    finally:
+        _local.runtime = previous
+
+
 def run(make: Callable[[Application], Coroutine[Any, Any, T]], timeout: float | None = None) -> T:
     """Run `make(application)` on the bot loop and wait for its result (sync callers only)."""
-    runtime = _current()
+    runtime = getattr(_local, "runtime", None) or _current()
 
     async def with_application() -> T:
         return await make(await runtime.application())

@@ -64,8 +64,12 @@ def update_type(payload: Mapping[str, Any]) -> str:
     return next((key for key in payload if key != "update_id"), "")
 
 
-def inbox_receive(*, payload: dict[str, Any]) -> bool:
-    """Store an update and enqueue its processing after commit. False if it was seen before."""
+def inbox_receive(*, payload: dict[str, Any], enqueue: bool = True) -> bool:
+    """Store an update and enqueue its processing after commit. False if it was seen before.
+
+    `enqueue=False`: the caller processes it itself, now, with `inbox_process` (Try the bot, `manage.py chat`:
+    their test user is answered by the stand-in's bot in the caller's thread, never by a worker's real one).
+    """
     update_id = payload["update_id"]
     stored = _store(
         update_id=update_id,
@@ -77,7 +81,7 @@ def inbox_receive(*, payload: dict[str, Any]) -> bool:
         error="",
         received_at=timezone.now(),
     )
-    if stored:
+    if stored and enqueue:
         transaction.on_commit(lambda: _enqueue(update_id))
     return stored
 
