@@ -1,5 +1,5 @@
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path
 
@@ -22,9 +22,11 @@ class BotdeskAdminSite(admin.AdminSite):
     def get_urls(self):
         database_size = self.admin_view(self.database_size_view)
         dashboard = self.admin_view(self.dashboard_view)
+        try_bot = self.admin_view(self.try_the_bot_view)
         return [
             path("database-size/", database_size, name="database_size"),
             path("dashboard/", dashboard, name="dashboard"),
+            path("try-the-bot/", try_bot, name="try_the_bot"),
             *super().get_urls(),
         ]
 
@@ -32,6 +34,12 @@ class BotdeskAdminSite(admin.AdminSite):
         """Charts drawn in the browser from the staff API (same session), for a chosen date range."""
         context = {**self.each_context(request), "title": "Dashboard"}
         return TemplateResponse(request, "admin/dashboard.html", context)
+
+    def try_the_bot_view(self, request: HttpRequest) -> HttpResponse:
+        """Staff chat with the bot as a test user, through the whole path, answered by the Bot API stand-in."""
+        from apps.bot.admin.trying import try_the_bot  # the bot's admin package registers on the site: not at import
+
+        return try_the_bot(request, self.each_context(request))
 
     def database_size_view(self, request: HttpRequest) -> TemplateResponse:
         """Seed 003's budget: what each table takes, and what the budget still holds."""

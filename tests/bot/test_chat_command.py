@@ -1,12 +1,13 @@
-"""`manage.py chat`: a test user through the whole path, answered by the Bot API stand-in."""
+"""`manage.py chat` and the admin's Try the bot: a test user through the whole path, answered by the stand-in."""
 
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import User
 from django.core.management import call_command
 
 from apps.bot.models import InboxStatus, InboxUpdate
-from apps.bot.static_text import NEW_SESSION_CONFIRM, NEW_SESSION_STARTED
+from apps.bot.static_text import CHOOSE_PACKAGE, NEW_SESSION_CONFIRM, NEW_SESSION_STARTED
 from apps.bot.trying import DEFAULT_USER_ID, SOURCE, TEST_USER_IDS
 from apps.llm.models import LLMRequest
 from apps.users.models import TelegramUser
@@ -76,3 +77,40 @@ def test_pressing_a_button_answers_the_callback(reference_data):
     assert chat.keyboard is None, "the keyboard went with the edit"
     with pytest.raises(ValueError, match="no button 1"):
         chat.press(1)
+
+
+# --- the admin page ----------------------------------------------------------------------------
+URL = "/admin/try-the-bot/"
+
+
+def test_try_the_bot_is_for_staff(client, reference_data):
+    assert client.get(URL).status_code == 302
+    User.objects.create_user("someone", password="a-long-test-password")
+    client.login(username="someone", password="a-long-test-password")
+    assert client.get(URL).status_code == 302
+    staff = User.objects.create_user("staff", password="a-long-test-password", is_staff=True)
+    client.force_login(staff)
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert str(TEST_USER_IDS.start + 1000 + staff.pk) in response.content.decode()
+    assert URL in client.get("/admin/").content.decode(), "linked from the admin index"
+
+
+def test_staff_chat_with_the_bot_from_the_admin(admin_client, reference_data):
+    form = {"user_id": TEST_USER_IDS.start + 42, "first_name": "Staffer", "language": "en"}
+    page = admin_client.post(URL, {**form, "text": "hello bot"}, follow=True).content.decode()
+    assert "Hello, Staffer!" in page, "a new test user starts with /start"
+    assert "hello bot" in page and OFFLINE_ANSWER in page
+    assert TelegramUser.objects.get(pk=TEST_USER_IDS.start + 42).source == SOURCE
+
+    page = admin_client.post(URL, {**form, "text": "/buy"}, follow=True).content.decode()
+    assert CHOOSE_PACKAGE in page and 'name="press" value="1"' in page
+    page = admin_client.post(URL, {**form, "press": "1"}, follow=True).content.decode()
+    assert "invoice" in page and "XTR" in page
+    assert {update.status for update in InboxUpdate.objects.all()} == {InboxStatus.DONE}
+
+
+def test_the_admin_refuses_ids_a_real_user_may_have(admin_client, reference_data):
+    response = admin_client.post(URL, {"user_id": 12345678, "first_name": "Real", "language": "en", "text": "hi"})
+    assert response.status_code == 200 and "greater than or equal to" in response.content.decode()
+    assert not TelegramUser.objects.filter(pk=12345678).exists()
