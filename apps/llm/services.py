@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import client
-from .client import Completion, LLMError
+from .client import Completion, LLMError, OnText
 from .metering import PRICED, record_usage
 from .models import BotPersona, RequestStatus, RequestType
 from .pricing import price_for  # noqa: F401  the public name, kept here for its callers
@@ -28,8 +28,10 @@ def llm_complete(
     temperature: float = 0.7,
     max_tokens: int = 800,
     json_response: bool = False,
+    on_text: OnText | None = None,
 ) -> Completion:
-    """Every LLM call of the project: made, metered and recorded (LLMRequest + rollups), success or not."""
+    """Every LLM call of the project: made, metered and recorded (LLMRequest + rollups), success or not.
+    `on_text`: the answer streams to it as it is written (apps.llm.client.complete); metered the same."""
     model = model or settings.OPENAI_MODEL
     started_at = timezone.now()
     last_user_text = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
@@ -41,13 +43,23 @@ def llm_complete(
     }
     try:
         completion = client.complete(
-            messages, model=model, temperature=temperature, max_tokens=max_tokens, json_response=json_response
+            messages,
+            model=model,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            json_response=json_response,
+            on_text=on_text,
         )
     except LLMError as error:
+        # A stream that broke may have reported some usage; what it did not is unknown (None), never zero.
         record_usage(
             user_id,
             username,
-            None,
+            error.total_tokens,
+            prompt_tokens=error.prompt_tokens,
+            completion_tokens=error.completion_tokens,
+            cached_tokens=error.cached_tokens,
+            cost=PRICED,  # unknown (None) unless the usage is
             provider=error.provider,
             model=error.model,
             status=error.status,

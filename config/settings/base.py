@@ -217,6 +217,10 @@ LLM_RATE_LIMIT = env.int("LLM_RATE_LIMIT", default=10)
 LLM_TIMEOUT = env.float("LLM_TIMEOUT", default=60.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
 LLM_RETRY_BASE_DELAY = env.float("LLM_RETRY_BASE_DELAY", default=1.0)
+# Chat answers stream: shown as they are written (sendMessageDraft; where drafts are refused, one message
+# edited in place at most once a second), at most STREAM_DRAFTS_PER_SECOND drafts a second per answer.
+LLM_STREAMING = env.bool("LLM_STREAMING", default=True)
+STREAM_DRAFTS_PER_SECOND = env.float("STREAM_DRAFTS_PER_SECOND", default=4.0)
 # Turns of the active session sent with each message; the stored history is kept whole.
 LLM_HISTORY_TURNS = env.int("LLM_HISTORY_TURNS", default=20)
 STORE_PROMPTS = env.bool("STORE_PROMPTS", default=False)

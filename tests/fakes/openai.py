@@ -3,10 +3,16 @@
 By default every chat completion answers "Fake answer N" with usage. Script other behaviours in
 order with `then(...)`: an answer without usage, an HTTP error (429 with Retry-After, 500, …), a
 delay longer than the client's timeout, a dropped connection.
+
+A request with `stream: true` is answered with server-sent events, as OpenAI does: the answer's text
+in pieces (a word and its following space each), then, when the request asks `stream_options.include_usage`,
+a last chunk with the usage and no choices, then `data: [DONE]`. An Answer's `first_token_delay` and
+`chunk_delay` pace it; `break_after=N` drops the connection after N pieces of text (a stream that breaks).
 """
 
 import itertools
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -24,6 +30,10 @@ class Answer:
     cached_tokens: int = 0
     model: str | None = None
     delay: float = 0.0  # seconds before answering: a slow model, well inside the client's timeout
+    # Streamed only (`stream: true`):
+    first_token_delay: float = 0.0  # seconds between the headers and the first piece of text
+    chunk_delay: float = 0.0  # seconds between pieces
+    break_after: int | None = None  # drop the connection after this many pieces (mid-stream)
 
 
 @dataclass
@@ -73,6 +83,9 @@ class FakeOpenAI(LoopbackServer):
             self.requests.append(body)
             return self._script.popleft() if self._script else Answer()
 
+    def _text(self, answer: Answer) -> str:
+        return answer.text or f"Fake answer {next(self._answers)}"
+
     def _completion(self, answer: Answer, body: dict[str, Any]) -> dict[str, Any]:
         completion: dict[str, Any] = {
             "id": f"chatcmpl-fake-{len(self.requests)}",
@@ -81,16 +94,39 @@ class FakeOpenAI(LoopbackServer):
             "model": answer.model or body.get("model", "fake-model"),
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": answer.text or f"Fake answer {next(self._answers)}"},
+                "message": {"role": "assistant", "content": self._text(answer)},
                 "finish_reason": "stop",
             }],
         }  # fmt: skip
         if answer.usage is not None:
-            usage = dict(answer.usage)
-            usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
-            usage["prompt_tokens_details"] = {"cached_tokens": answer.cached_tokens}
-            completion["usage"] = usage
+            completion["usage"] = self._usage(answer)
         return completion
+
+    @staticmethod
+    def _usage(answer: Answer) -> dict[str, Any]:
+        usage: dict[str, Any] = dict(answer.usage or {})
+        usage["total_tokens"] = usage["prompt_tokens"] + usage["completion_tokens"]
+        usage["prompt_tokens_details"] = {"cached_tokens": answer.cached_tokens}
+        return usage
+
+    def _chunks(self, answer: Answer, body: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]], dict | None]:
+        """The pieces of text, a chunk for each (the first also says the role, the last the finish), and the
+        usage chunk (None: not asked for, or no usage)."""
+        common = {
+            "id": f"chatcmpl-fake-{len(self.requests)}",
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": answer.model or body.get("model", "fake-model"),
+        }
+        pieces = re.findall(r"\S+\s*|\s+", self._text(answer))
+        chunks = []
+        for index, piece in enumerate(pieces):
+            delta = {"content": piece, **({"role": "assistant"} if index == 0 else {})}
+            finish = "stop" if index == len(pieces) - 1 else None
+            chunks.append({**common, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]})
+        wants_usage = (body.get("stream_options") or {}).get("include_usage")
+        usage = {**common, "choices": [], "usage": self._usage(answer)} if wants_usage and answer.usage else None
+        return pieces, chunks, usage
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -117,7 +153,41 @@ class FakeOpenAI(LoopbackServer):
                     headers = {"retry-after": str(behaviour.retry_after)} if behaviour.retry_after is not None else {}
                     self._send(behaviour.status, payload, headers)
                     return
+                if body.get("stream"):
+                    self._stream(behaviour, body)
+                    return
                 self._send(200, fake._completion(behaviour, body), {})
+
+            def _stream(self, answer: Answer, body: dict[str, Any]) -> None:
+                _, chunks, usage = fake._chunks(answer, body)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", "text/event-stream")
+                    self.send_header("Transfer-Encoding", "chunked")
+                    self.end_headers()
+                    self.wfile.flush()
+                    time.sleep(answer.first_token_delay)
+                    for index, chunk in enumerate(chunks):
+                        if answer.break_after is not None and index >= answer.break_after:
+                            # Gone mid-body: no last chunk of the chunked encoding, as when a connection drops.
+                            self.close_connection = True
+                            self.connection.shutdown(2)
+                            return
+                        if index and answer.chunk_delay:
+                            time.sleep(answer.chunk_delay)
+                        self._event(json.dumps(chunk))
+                    if usage is not None:
+                        self._event(json.dumps(usage))
+                    self._event("[DONE]")
+                    self.wfile.write(b"0\r\n\r\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True
+
+            def _event(self, data: str) -> None:
+                event = f"data: {data}\n\n".encode()
+                self.wfile.write(f"{len(event):x}\r\n".encode() + event + b"\r\n")
+                self.wfile.flush()
 
             def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
                 send_json(self, status, json.dumps(payload).encode(), headers)

@@ -174,3 +174,59 @@ def test_without_a_key_the_offline_model_answers_and_with_one_it_never_does(llm_
     settings.OPENAI_API_KEY = "test-key"
     assert not llm_complete(MESSAGES, user_id=user.id).text.startswith("[Demo reply")
     assert len(llm_api.requests) == 1
+
+
+# --- streamed (on_text) ---------------------------------------------------------------------------
+def test_a_streamed_call_tells_the_text_as_it_comes_and_is_metered_from_the_last_chunk(llm_api, user):
+    llm_api.then(Answer(text="One two three four.", usage={"prompt_tokens": 1000, "completion_tokens": 200}))
+    told: list[str] = []
+    completion = llm_complete(MESSAGES, user_id=user.id, on_text=told.append)
+
+    assert told == ["One ", "One two ", "One two three ", "One two three four."]
+    assert completion.text == "One two three four."
+    [sent] = llm_api.requests
+    assert (sent["stream"], sent["stream_options"]) == (True, {"include_usage": True})
+    request = LLMRequest.objects.get()
+    assert (request.status, request.prompt_tokens, request.completion_tokens, request.total_tokens) == (
+        "success",
+        1000,
+        200,
+        1200,
+    )
+    assert request.cost == Decimal("0.00000015") * 1000 + Decimal("0.0000006") * 200
+    assert 0 <= completion.first_token_ms <= completion.latency_ms
+
+
+def test_a_streamed_answer_without_usage_is_unknown_not_zero(llm_api, user):
+    llm_api.then(Answer(text="No usage here.", usage=None))
+    llm_complete(MESSAGES, user_id=user.id, on_text=lambda text: None)
+    request = LLMRequest.objects.get()
+    assert request.status == "success"
+    assert (request.prompt_tokens, request.total_tokens, request.cost) == (None, None, None)
+
+
+def test_a_stream_broken_after_text_is_not_retried_and_records_what_is_known(llm_api, user):
+    llm_api.then(Answer(text="One two three four.", break_after=2), Answer())
+    told: list[str] = []
+    with pytest.raises(LLMError) as failure:
+        llm_complete(MESSAGES, user_id=user.id, on_text=told.append)
+    assert failure.value.status == "error" and told == ["One ", "One two "]
+    assert len(llm_api.requests) == 1
+    request = LLMRequest.objects.get()
+    assert (request.status, request.total_tokens, request.cost, request.attempts) == ("error", None, None, 1)
+
+
+def test_without_on_text_or_with_streaming_off_nothing_streams(llm_api, user, settings):
+    llm_complete(MESSAGES, user_id=user.id)
+    settings.LLM_STREAMING = False
+    told: list[str] = []
+    llm_complete(MESSAGES, user_id=user.id, on_text=told.append)
+    assert [("stream" in sent) for sent in llm_api.requests] == [False, False] and told == []
+
+
+def test_the_offline_model_streams_in_a_few_pieces(user, settings):
+    settings.OPENAI_API_KEY = ""
+    told: list[str] = []
+    completion = llm_complete(MESSAGES, user_id=user.id, on_text=told.append)
+    assert 2 <= len(told) <= 4 and told[-1] == completion.text
+    assert all(completion.text.startswith(text) for text in told)
