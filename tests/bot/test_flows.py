@@ -257,3 +257,19 @@ def test_finishing_twice_reads_the_journey_once(llm_api):
     session_finish(session.pk)
     session_finish(session.pk)
     assert LLMRequest.objects.filter(request_type=RequestType.JOURNEY_ANALYSIS).count() == 1
+
+
+def test_a_chat_turn_tells_the_answer_as_it_streams_and_stores_only_the_whole(llm_api, settings):
+    user = UserWithBalanceFactory(credits=10)
+    llm_api.then(Answer(text="Here you are, step by step.", usage={"prompt_tokens": 1200, "completion_tokens": 300}))
+    told: list[str] = []
+
+    reply = chat_turn(user_id=user.id, username="kate", text="help me plan", on_text=told.append)
+
+    assert reply == ChatReply(text="Here you are, step by step.", answered=True)
+    assert told[-1] == reply.text and len(told) == 6
+    assert get_user_balance(user.id) == Decimal("9.88"), "charged as an unstreamed answer"
+    session = UserSession.objects.get(user=user, is_active=True)
+    assert [turn["content"] for turn in session.conversation_history] == ["help me plan", reply.text]
+    [timed] = _events("ai_response_time", user.id)
+    assert 0 <= timed["ttft_ms"] <= timed["duration_ms"] and timed["streamed"] is True

@@ -94,6 +94,7 @@ class FakeBotAPI(LoopbackServer):
             self._updates: list[dict[str, Any]] = []
             self._rate_limit = 0
             self._accepted: deque[float] = deque()
+            self._drafts_refused = False
 
     def limit_rate(self, per_second: int) -> None:
         """Enforce Telegram's broadcast limit: a message beyond `per_second` in any one-second window is
@@ -117,6 +118,11 @@ class FakeBotAPI(LoopbackServer):
                 self._delays[method] = seconds
             else:
                 self._delays.pop(method, None)
+
+    def refuse_drafts(self, refuse: bool = True) -> None:
+        """Answer sendMessageDraft as a Bot API server older than 9.3 does: 404, method not found."""
+        with self._changed:
+            self._drafts_refused = refuse
 
     def queue_updates(self, *updates: dict[str, Any]) -> None:
         """Updates that the next getUpdates returns."""
@@ -166,6 +172,8 @@ class FakeBotAPI(LoopbackServer):
                 updates = [update for update in self._updates if update["update_id"] >= offset]
                 self._updates = []
                 return 200, {"ok": True, "result": updates}
+        if method == "sendMessageDraft" and self._drafts_refused:
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
         if method in _MESSAGE_METHODS:

@@ -1,5 +1,6 @@
 """A chat turn: hold credits → LLM → settle → reply, once per Telegram update."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -46,7 +47,13 @@ class _Update:
 
 
 def chat_turn(
-    *, user_id: int, username: str, text: str, update_id: int | None = None, chat_id: int | None = None
+    *,
+    user_id: int,
+    username: str,
+    text: str,
+    update_id: int | None = None,
+    chat_id: int | None = None,
+    on_text: Callable[[str], None] | None = None,
 ) -> ChatReply:
     """A text message in chat: the most the answer can cost is held on the balance; the message goes into
     the active session, to the LLM with the persona and recent turns, and back; the hold is settled to
@@ -57,7 +64,10 @@ def chat_turn(
     the message enters the session once, and the answer is stored as the update's reply with the
     settlement that charges for it; the bot sends the stored reply, so a redelivered update (a worker
     killed mid-send) is answered from it and charged nothing more. Only a crash between the LLM's answer
-    and that commit repeats the LLM call, and even then the hold is settled once."""
+    and that commit repeats the LLM call, and even then the hold is settled once.
+
+    `on_text(text_so_far)` is told the answer as it streams (a preview, never the reply: the reply is what
+    is stored). It must return at once; a stream that breaks is an LLM failure like any other."""
     origin = _Update(update_id, chat_id or user_id) if update_id is not None else None
     user = TelegramUser.objects.get(pk=user_id)
     session = session_get_or_create(user_id)
@@ -105,6 +115,7 @@ def chat_turn(
             model=model,
             temperature=persona.temperature,
             max_tokens=persona.max_tokens,
+            on_text=on_text,
         )
     except LLMError as error:
         if reserve is not None:
@@ -131,7 +142,12 @@ def chat_turn(
     track(
         Events.RESPONSE_TIME,
         user_id=user_id,
-        properties={"duration_ms": completion.latency_ms, "model_used": completion.model},
+        properties={
+            "duration_ms": completion.latency_ms,
+            "model_used": completion.model,
+            "ttft_ms": completion.first_token_ms,
+            "streamed": on_text is not None and settings.LLM_STREAMING,
+        },
     )
     return reply
 

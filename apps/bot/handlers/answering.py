@@ -22,8 +22,11 @@ async def answer(update: Update, context: BotContext, produce: Callable[[], Answ
         await deliver(update, context, reply)
 
 
-async def deliver(update: Update, context: BotContext, reply: Reply) -> None:
-    """Send what Telegram has not confirmed yet of the stored reply."""
+async def deliver(
+    update: Update, context: BotContext, reply: Reply, *, in_place: tuple[int, str] | None = None
+) -> None:
+    """Send what Telegram has not confirmed yet of the stored reply. `in_place`: the message (id, text shown)
+    that previewed the answer while it streamed; its first part goes there, not in a second message."""
     if reply.sent_at is not None:
         return
     markup = InlineKeyboardMarkup.de_json(reply.markup, context.bot) if reply.markup else None
@@ -43,12 +46,28 @@ async def deliver(update: Update, context: BotContext, reply: Reply) -> None:
     else:
         last = len(reply.parts) - 1
         for index in range(reply.sent, len(reply.parts)):
-            await update.effective_message.reply_text(
-                reply.parts[index], reply_markup=markup if index == last else None, do_quote=False
-            )
+            markup_here = markup if index == last else None
+            if not (index == 0 and in_place and await _edit_in_place(context, reply, in_place, markup_here)):
+                await update.effective_message.reply_text(reply.parts[index], reply_markup=markup_here, do_quote=False)
             await sync_to_async(reply_sent)(reply, parts=index + 1)
         return
     await sync_to_async(reply_sent)(reply, parts=1)
+
+
+async def _edit_in_place(
+    context: BotContext, reply: Reply, in_place: tuple[int, str], markup: InlineKeyboardMarkup | None
+) -> bool:
+    """The previewing message becomes the reply's first part; False: it is gone (send the part instead)."""
+    message_id, shown = in_place
+    if shown == reply.parts[0] and markup is None:
+        return True
+    try:
+        await context.bot.edit_message_text(
+            reply.parts[0], chat_id=reply.chat_id, message_id=message_id, reply_markup=markup
+        )
+    except BadRequest as error:
+        return "not modified" in str(error).lower()
+    return True
 
 
 async def acknowledge(query: CallbackQuery) -> None:
