@@ -77,7 +77,7 @@ class FunnelView(APIView):
 class ResponseTimesView(APIView):
     reads = ("analytics.view_analyticsevent",)
 
-    @extend_schema(parameters=[ResponseTimesInput], responses=ROWS, summary="count, avg, p50, p95 per bucket")
+    @extend_schema(parameters=[ResponseTimesInput], responses=ROWS, summary="count, avg, p50, p95, ttft p50 per bucket")
     def get(self, request: Request) -> Response:
         params = query_params(ResponseTimesInput, request)
         return Response(selectors.response_times(params["start"], params["end"], params["interval"]))

@@ -105,31 +105,41 @@ def _percentile(ordered: list[float], share: float) -> float:
 
 
 def response_times(start: datetime, end: datetime, interval: str = "hour") -> list[dict]:
-    """count, avg, p50 and p95 of ai_response_time's duration_ms per hour or day (percentiles as
-    PostgreSQL's percentile_cont: linear between closest ranks)."""
+    """count, avg, p50 and p95 of ai_response_time's duration_ms per hour or day, and the p50 of its
+    ttft_ms (time to the answer's first text; None where no event of the bucket has one). Percentiles as
+    PostgreSQL's percentile_cont: linear between closest ranks."""
     if connection.vendor == "postgresql":
         return _response_times_postgres(start, end, interval)
     trunc = TruncHour if interval == "hour" else TruncDay
-    buckets: dict[datetime, list[float]] = {}
+    buckets: dict[datetime, tuple[list[float], list[float]]] = {}
     events = (
         AnalyticsEvent.objects.filter(event_name=Events.RESPONSE_TIME, **_between(start, end))
         .annotate(bucket=trunc("occurred_at"))
         .values_list("bucket", "properties")
     )
     for bucket, properties in events.iterator():
-        duration = properties.get("duration_ms") if isinstance(properties, dict) else None
-        if isinstance(duration, int | float):
-            buckets.setdefault(bucket, []).append(duration)
-    return [_response_row(bucket, sorted(durations)) for bucket, durations in sorted(buckets.items())]
+        if not isinstance(properties, dict):
+            continue
+        duration, ttft = properties.get("duration_ms"), properties.get("ttft_ms")
+        if isinstance(duration, int | float) and not isinstance(duration, bool):
+            durations, ttfts = buckets.setdefault(bucket, ([], []))
+            durations.append(duration)
+            if isinstance(ttft, int | float) and not isinstance(ttft, bool):
+                ttfts.append(ttft)
+    return [
+        _response_row(bucket, sorted(durations), sorted(ttfts))
+        for bucket, (durations, ttfts) in sorted(buckets.items())
+    ]
 
 
-def _response_row(bucket: datetime, durations: list[float]) -> dict:
+def _response_row(bucket: datetime, durations: list[float], ttfts: list[float]) -> dict:
     return {
         "bucket": bucket,
         "count": len(durations),
         "avg_ms": round(sum(durations) / len(durations), 1),
         "p50_ms": round(_percentile(durations, 0.5), 1),
         "p95_ms": round(_percentile(durations, 0.95), 1),
+        "ttft_p50_ms": round(_percentile(ttfts, 0.5), 1) if ttfts else None,
     }
 
 
@@ -137,8 +147,11 @@ def _response_times_postgres(start: datetime, end: datetime, interval: str) -> l
     """The same figures computed where the rows are: one pass, no rows shipped to Python."""
     sql = (
         "SELECT date_trunc(%s, occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, COUNT(*), AVG(d), "
-        "percentile_cont(0.5) WITHIN GROUP (ORDER BY d), percentile_cont(0.95) WITHIN GROUP (ORDER BY d) "
-        f"FROM (SELECT occurred_at, (properties ->> 'duration_ms')::float AS d FROM {AnalyticsEvent._meta.db_table} "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY d), percentile_cont(0.95) WITHIN GROUP (ORDER BY d), "
+        "percentile_cont(0.5) WITHIN GROUP (ORDER BY t) "
+        "FROM (SELECT occurred_at, (properties ->> 'duration_ms')::float AS d, "
+        "CASE WHEN jsonb_typeof(properties -> 'ttft_ms') = 'number' THEN (properties ->> 'ttft_ms')::float END AS t "
+        f"FROM {AnalyticsEvent._meta.db_table} "
         "WHERE event_name = %s AND occurred_at >= %s AND occurred_at < %s "
         "AND jsonb_typeof(properties -> 'duration_ms') = 'number') timed GROUP BY 1 ORDER BY 1"
     )
@@ -146,8 +159,15 @@ def _response_times_postgres(start: datetime, end: datetime, interval: str) -> l
         cursor.execute(sql, [interval, Events.RESPONSE_TIME, start, end])
         rows = cursor.fetchall()
     return [
-        {"bucket": bucket, "count": count, "avg_ms": round(avg, 1), "p50_ms": round(p50, 1), "p95_ms": round(p95, 1)}
-        for bucket, count, avg, p50, p95 in rows
+        {
+            "bucket": bucket,
+            "count": count,
+            "avg_ms": round(avg, 1),
+            "p50_ms": round(p50, 1),
+            "p95_ms": round(p95, 1),
+            "ttft_p50_ms": round(ttft, 1) if ttft is not None else None,
+        }
+        for bucket, count, avg, p50, p95, ttft in rows
     ]
 
 

@@ -215,6 +215,17 @@ def test_response_time_percentiles_per_hour(staff_api):
     ]
 
 
+def test_response_times_carry_the_median_time_to_first_text(staff_api):
+    for duration, ttft in [(4000, 300), (5000, 500), (6000, 700), (900, None)]:
+        properties = {"duration_ms": duration, "model_used": "m"}
+        if ttft is not None:
+            properties["ttft_ms"] = ttft
+        track(Events.RESPONSE_TIME, user_id=1, properties=properties, occurred_at=at(0))
+    track(Events.RESPONSE_TIME, user_id=1, properties={"duration_ms": 50, "model_used": "m"}, occurred_at=at(1))
+    rows = staff_api.get("/api/v1/response-times/?start=2026-03-02&end=2026-03-03&interval=hour").json()
+    assert [(r["count"], r["p50_ms"], r["ttft_p50_ms"]) for r in rows] == [(4, 4500.0, 500.0), (1, 50.0, None)]
+
+
 def test_retention_cohorts_by_day(staff_api):
     day0 = at(0)
     for user_id in (21, 22):

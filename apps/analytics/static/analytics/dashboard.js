@@ -59,6 +59,7 @@
     draw("chart-latency", "line", latency.map((row) => row.bucket.slice(0, 10)), [
       { label: "p50", data: latency.map((row) => row.p50_ms) },
       { label: "p95", data: latency.map((row) => row.p95_ms) },
+      { label: "first text p50", data: latency.map((row) => row.ttft_p50_ms) },
     ]);
     const top = byUser.sort((a, b) => Number(b.cost) - Number(a.cost)).slice(0, 10);
     draw("chart-top-users", "bar", top.map((row) => String(row.group)), [
