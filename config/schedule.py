@@ -43,6 +43,11 @@ SCHEDULE: list[Job] = [
     # apps.billing
     Job("Billing: purge generation and debug logs after LOG_RETENTION_DAYS", "apps.billing.tasks.purge_logs", DAY),
     Job("Billing: release holds of answers that never settled", "apps.billing.tasks.release_stale_reserves", 300),
+    Job(
+        "Billing: settle refunds Telegram did not confirm (getStarTransactions)",
+        "apps.billing.tasks.settle_pending_refunds",
+        300,
+    ),
     # retention and housekeeping
     Job("Users: archive old activity of busy users (weekly)", "apps.users.tasks.archive_activity", 7 * DAY),
     Job("Analytics: purge raw events after ANALYTICS_RETENTION_DAYS", "apps.analytics.tasks.purge_events", DAY),

@@ -14,8 +14,19 @@ from apps.core.sending import SendFailed
 
 from .exceptions import BillingError
 from .forms import BalanceAdjustmentForm
-from .models import Balance, CreditPackage, DebugLog, GenerationLog, Operation, OperationType, Payment, PricePlan
-from .services import ledger_apply, payment_refund
+from .models import (
+    Balance,
+    CreditPackage,
+    DebugLog,
+    GenerationLog,
+    Invoice,
+    Operation,
+    OperationType,
+    Payment,
+    PaymentStatus,
+    PricePlan,
+)
+from .services import ledger_apply, payment_refund, refunds_settle
 
 
 @admin.register(Balance)
@@ -125,11 +136,22 @@ class OperationAdmin(PermanentRecordAdmin):
 
 @admin.register(Payment)
 class PaymentAdmin(PermanentRecordAdmin):
-    list_display = ["created_at", "user", "package", "stars", "credits", "status", "refunded_at", "refunded_by"]
+    list_display = [
+        "created_at",
+        "user",
+        "package",
+        "stars",
+        "credits",
+        "status",
+        "thanked_at",
+        "refund_requested_at",
+        "refunded_at",
+        "refunded_by",
+    ]
     list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "telegram_payment_charge_id"]
     list_select_related = ["user", "package", "refunded_by"]
-    actions = ["refund"]
+    actions = ["refund", "settle_refunds"]
 
     def has_refund_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("billing.change_payment")
@@ -138,13 +160,55 @@ class PaymentAdmin(PermanentRecordAdmin):
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
         for payment in queryset:
             try:
-                payment_refund(payment_id=payment.pk, staff=request.user)
+                refunded = payment_refund(payment_id=payment.pk, staff=request.user)
             except BillingError as error:
                 self.message_user(request, f"Payment {payment.pk} not refunded: {error}", messages.ERROR)
-            except SendFailed as error:  # Telegram refused (or did not answer): nothing was changed
+            except SendFailed as error:  # Telegram refused: the credits were given back
                 self.message_user(request, f"Payment {payment.pk} not refunded: Telegram said {error}", messages.ERROR)
             else:
-                self.message_user(request, f"Payment {payment.pk} refunded.", messages.SUCCESS)
+                if refunded.status == PaymentStatus.REFUNDED:
+                    self.message_user(request, f"Payment {payment.pk} refunded.", messages.SUCCESS)
+                else:
+                    self.message_user(
+                        request,
+                        f"Payment {payment.pk}: Telegram did not answer in time, so the refund is pending (its "
+                        f"credits are held back). It is settled from Telegram's transactions: use "
+                        f'"Settle pending refunds" in a minute, or wait for the job.',
+                        messages.WARNING,
+                    )
+
+    @admin.action(description="Settle pending refunds with Telegram's transactions", permissions=["refund"])
+    def settle_refunds(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        try:
+            settled = refunds_settle(payment_ids=list(queryset.values_list("pk", flat=True)))
+        except SendFailed as error:
+            self.message_user(request, f"Telegram's transactions could not be read: {error}", messages.ERROR)
+            return
+        for payment_id in settled.refunded:
+            self.message_user(request, f"Payment {payment_id}: Telegram refunded it; refunded.", messages.SUCCESS)
+        for payment_id in settled.undone:
+            self.message_user(
+                request, f"Payment {payment_id}: Telegram did not refund it; its credits are back.", messages.WARNING
+            )
+        for payment_id in settled.pending:
+            self.message_user(
+                request,
+                f"Payment {payment_id}: no refund in Telegram's transactions yet; still pending (it is undone once "
+                f"{settings.BILLING_REFUND_GRACE} have passed without one).",
+                messages.WARNING,
+            )
+        if not (settled.refunded or settled.undone or settled.pending):
+            self.message_user(request, "None of the selected payments has a refund pending.", messages.INFO)
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(PermanentRecordAdmin):
+    """What each invoice sold, as sent: the payment of one is credited with this."""
+
+    list_display = ["id", "created_at", "user", "title", "credits", "stars", "package"]
+    search_fields = ["=id", "=user__id"]
+    list_select_related = ["user", "package"]
+    date_hierarchy = "created_at"
 
 
 @admin.register(PricePlan)

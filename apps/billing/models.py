@@ -106,14 +106,34 @@ class CreditPackage(models.Model):
         return f"{self.title}: {self.credits} for {self.stars} XTR"
 
 
+class Invoice(models.Model):
+    """What one invoice sold, fixed when it was sent: its payload ("inv:<id>") names this row, so a payment
+    is credited with what the user was shown, whatever staff change in the package before they pay."""
+
+    user = models.ForeignKey("users.TelegramUser", on_delete=models.CASCADE, related_name="+")
+    package = models.ForeignKey(CreditPackage, null=True, on_delete=models.SET_NULL, related_name="+")
+    title = models.CharField(max_length=64)
+    credits = models.DecimalField(**CREDITS)
+    stars = models.PositiveIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"invoice {self.pk}: {self.title}, {self.credits} for {self.stars} XTR to {self.user_id}"
+
+
 class PaymentStatus(models.TextChoices):
     PAID = "paid", "Paid"
+    # The credits are taken back and Telegram was asked to refund, without a clear answer yet: settled
+    # from Telegram's own transactions (billing.services.refunds_settle).
+    REFUNDING = "refunding", "Refund pending"
     REFUNDED = "refunded", "Refunded"
 
 
 class Payment(models.Model):
     user = models.ForeignKey("users.TelegramUser", on_delete=models.PROTECT, related_name="payments")
     package = models.ForeignKey(CreditPackage, null=True, on_delete=models.SET_NULL)
+    # Null for payments of invoices sent before invoices were recorded (payload "pkg:<package>:<user>").
+    invoice = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="payments")
     stars = models.PositiveIntegerField()
     credits = models.DecimalField(**CREDITS)
     telegram_payment_charge_id = models.CharField(max_length=128, unique=True)
@@ -121,6 +141,10 @@ class Payment(models.Model):
     invoice_payload = models.CharField(max_length=128)
     status = models.CharField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PAID)
     created_at = models.DateTimeField(default=timezone.now)
+    # Set once the thanks reached Telegram: a redelivered payment is thanked if, and only if, it is unset.
+    thanked_at = models.DateTimeField(null=True, blank=True)
+    refund_requested_at = models.DateTimeField(null=True, blank=True)
+    refund_attempts = models.PositiveSmallIntegerField(default=0)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refunded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from apps.core.locks import single_run
+
 from . import services
 
 
@@ -11,3 +13,11 @@ def purge_logs() -> int:
 @shared_task
 def release_stale_reserves() -> int:
     return services.reserves_release_stale()
+
+
+# Routed to the payments queue (CELERY_TASK_ROUTES): money does not wait behind chat.
+@shared_task
+@single_run("settle_pending_refunds", timeout=15 * 60)
+def settle_pending_refunds() -> dict[str, int]:
+    settled = services.refunds_settle()
+    return {"refunded": len(settled.refunded), "undone": len(settled.undone), "pending": len(settled.pending)}

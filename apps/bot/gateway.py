@@ -1,32 +1,65 @@
-"""The one place that sends to Telegram outside a handler, over the bot's own loop: refunds for
-billing, broadcasts for the broadcast app. They reach it through the TELEGRAM_GATEWAY setting, never
+"""The one place that sends to Telegram outside a handler, over the bot's own loop: refunds and the Stars
+ledger for billing, broadcasts for the broadcast app. They reach it through the TELEGRAM_GATEWAY setting, never
 by import, and hear of failures only as `apps.core.sending` errors."""
 
 from datetime import timedelta
 
 import httpx
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from django.conf import settings
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    TransactionPartner,
+    TransactionPartnerUser,
+)
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
 from apps.broadcast.models import Broadcast
 from apps.core import sending
+from apps.core.gateway import StarTransaction
 
 from . import runtime
 
 
 def refund_star_payment(*, user_id: int, charge_id: str) -> None:
-    """refundStarPayment. Raises `sending.SendFailed` with what Telegram said when it refuses (or did
-    not answer), and anything else for our own failure before the request."""
+    """refundStarPayment, waiting TELEGRAM_REFUND_TIMEOUT seconds for the answer. Raises `sending.SendFailed`
+    with what Telegram said when it refuses, `sending.Unconfirmed` when it did not answer in time (it may
+    have refunded), and anything else for our own failure before the request."""
     try:
         runtime.run(
             lambda application: application.bot.refund_star_payment(
-                user_id=user_id, telegram_payment_charge_id=charge_id
+                user_id=user_id, telegram_payment_charge_id=charge_id, read_timeout=settings.TELEGRAM_REFUND_TIMEOUT
             )
         )
     except TelegramError as error:
         raise sending_error(error) from error
+
+
+def star_transactions(*, offset: int = 0, limit: int = 100) -> list[StarTransaction]:
+    """getStarTransactions: one page of the bot's Telegram Stars ledger. Raises `sending.SendFailed` when
+    Telegram refuses or does not answer."""
+    try:
+        page = runtime.run(lambda application: application.bot.get_star_transactions(offset=offset, limit=limit))
+    except TelegramError as error:
+        raise sending_error(error) from error
+    return [
+        StarTransaction(
+            id=transaction.id,
+            amount=transaction.amount,
+            date=transaction.date,
+            outgoing=transaction.receiver is not None,
+            user_id=_partner_user(transaction.receiver or transaction.source),
+        )
+        for transaction in page.transactions
+    ]
+
+
+def _partner_user(partner: TransactionPartner | None) -> int | None:
+    return partner.user.id if isinstance(partner, TransactionPartnerUser) else None
 
 
 def warm_up() -> None:

@@ -235,6 +235,11 @@ BILLING_FREE_MODE = env.bool("BILLING_FREE_MODE", default=False)
 # For price plans with a markup, and to compare revenue with provider cost.
 BILLING_CREDITS_PER_USD = Decimal(env.str("BILLING_CREDITS_PER_USD", default="100"))
 STARS_USD_RATE = Decimal(env.str("STARS_USD_RATE", default="0.013"))
+# A refund: refundStarPayment unanswered after TELEGRAM_REFUND_TIMEOUT seconds leaves it pending (credits
+# held back) until Telegram's own transactions say; one they still do not show after BILLING_REFUND_GRACE
+# is undone (credits back).
+TELEGRAM_REFUND_TIMEOUT = env.float("TELEGRAM_REFUND_TIMEOUT", default=15.0)
+BILLING_REFUND_GRACE = timedelta(seconds=env.int("BILLING_REFUND_GRACE_SECONDS", default=600))
 # What a credit brings in when spent, for revenue and margin next to LLM cost.
 BILLING_USD_PER_CREDIT = Decimal(env.str("BILLING_USD_PER_CREDIT", default="0.0065"))
 DATABASE_BUDGET_BYTES = env.int("DATABASE_BUDGET_BYTES", default=1024**3)

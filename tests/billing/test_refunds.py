@@ -1,5 +1,6 @@
 """What staff read when a refund fails in the admin: Telegram's refusal is reported, a bug of ours is not
-dressed up as one (it raises); either way nothing was taken back."""
+dressed up as one (it raises); either way nothing was taken back. No answer is neither: the refund is
+pending (tests/billing/test_refund_pending.py)."""
 
 from decimal import Decimal
 
@@ -51,17 +52,19 @@ def _nothing_taken_back(payment: Payment) -> bool:
     return payment.status == PaymentStatus.PAID and get_user_balance(payment.user_id) == Decimal("100")
 
 
-@pytest.mark.parametrize(
-    ("error", "meaning"),
-    [(BadRequest("Charge_id_invalid"), sending.Rejected), (TimedOut("Timed out"), sending.Unconfirmed)],
-    ids=["refused", "no-answer"],
-)
-def test_the_gateway_reports_telegrams_answer_as_a_send_failure(monkeypatch, payment, error, meaning):
+def test_the_gateway_reports_telegrams_refusal_as_a_send_failure(monkeypatch, payment):
+    error = BadRequest("Charge_id_invalid")
     _telegram_answers(monkeypatch, error)
-    with pytest.raises(meaning, match=str(error)) as raised:
+    with pytest.raises(sending.Rejected, match=str(error)) as raised:
         payment_refund(payment_id=payment.pk)
     assert raised.value.__cause__ is error
     assert _nothing_taken_back(payment)
+
+
+def test_no_answer_leaves_the_refund_pending_with_the_credits_held_back(monkeypatch, payment):
+    _telegram_answers(monkeypatch, TimedOut("Timed out"))
+    assert payment_refund(payment_id=payment.pk).status == PaymentStatus.REFUNDING
+    assert get_user_balance(payment.user_id) == Decimal("0")
 
 
 def test_a_refund_telegram_refuses_is_reported_to_staff(monkeypatch, admin_client, payment):

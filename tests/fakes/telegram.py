@@ -31,6 +31,14 @@ BOT_USER = {
 _MESSAGE_METHODS = {"sendMessage", "sendPhoto", "sendInvoice", "editMessageText", "copyMessage", "sendDocument"}
 
 
+def _user(user_id: int) -> dict[str, Any]:
+    return {"id": user_id, "is_bot": False, "first_name": f"User {user_id}"}
+
+
+def _bad_request(description: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": 400, "description": f"Bad Request: {description}"}
+
+
 @dataclass
 class Call:
     method: str
@@ -46,6 +54,16 @@ class Failure:
     retry_after: int = 0
     times: int | None = None  # None: every call
     method: str | None = None  # None: every method
+
+
+@dataclass
+class Refund:
+    """How one refundStarPayment is answered: refunded (the default), or refused with a 400 (`refuse`);
+    either answer after `delay` seconds (longer than the client waits: it hears nothing in time, whatever
+    Telegram did)."""
+
+    refuse: bool = False
+    delay: float = 0.0
 
 
 def _decode(value: str) -> Any:
@@ -95,6 +113,9 @@ class FakeBotAPI(LoopbackServer):
             self._rate_limit = 0
             self._accepted: deque[float] = deque()
             self._drafts_refused = False
+            # The bot's Telegram Stars ledger, newest first (getStarTransactions), and scripted refund answers.
+            self.star_transactions: list[dict[str, Any]] = []
+            self._refunds: deque[Refund] = deque()
 
     def limit_rate(self, per_second: int) -> None:
         """Enforce Telegram's broadcast limit: a message beyond `per_second` in any one-second window is
@@ -118,6 +139,21 @@ class FakeBotAPI(LoopbackServer):
                 self._delays[method] = seconds
             else:
                 self._delays.pop(method, None)
+
+    def star_payment(self, user_id: int, charge_id: str, amount: int, *, payload: str = "") -> None:
+        """A user paid the bot `amount` Stars: Telegram's ledger has the incoming transaction."""
+        with self._changed:
+            partner = {"type": "user", "transaction_type": "invoice_payment", "user": _user(user_id)}
+            if payload:
+                partner["invoice_payload"] = payload
+            self.star_transactions.insert(
+                0, {"id": charge_id, "amount": amount, "date": int(time.time()), "source": partner}
+            )
+
+    def refund_answers(self, *answers: Refund) -> None:
+        """How the next refundStarPayment calls are answered, in order (then: refunded at once)."""
+        with self._changed:
+            self._refunds.extend(answers)
 
     def refuse_drafts(self, refuse: bool = True) -> None:
         """Answer sendMessageDraft as a Bot API server older than 9.3 does: 404, method not found."""
@@ -176,6 +212,13 @@ class FakeBotAPI(LoopbackServer):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
+        if method == "getStarTransactions":
+            offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 100)
+            with self._changed:
+                page = self.star_transactions[offset : offset + limit]
+            return 200, {"ok": True, "result": {"transactions": page}}
+        if method == "refundStarPayment":
+            return self._refund(int(params["user_id"]), str(params["telegram_payment_charge_id"]))
         if method in _MESSAGE_METHODS:
             message = {
                 "message_id": next(self._message_ids),
@@ -187,6 +230,26 @@ class FakeBotAPI(LoopbackServer):
                 message["text"] = params["text"]
             return 200, {"ok": True, "result": message}
         return 200, {"ok": True, "result": True}
+
+    def _refund(self, user_id: int, charge_id: str) -> tuple[int, dict[str, Any]]:
+        """Telegram's side of refundStarPayment: a refund is an outgoing transaction in the bot's ledger,
+        with the id of the payment it refunds; a second refund of one payment is refused."""
+        with self._changed:
+            refund = self._refunds.popleft() if self._refunds else Refund()
+            refunded_before = any(entry["id"] == charge_id and "receiver" in entry for entry in self.star_transactions)
+            if refunded_before:
+                status, answer = 400, _bad_request("CHARGE_ALREADY_REFUNDED")
+            elif refund.refuse:
+                status, answer = 400, _bad_request("CHARGE_NOT_FOUND")
+            else:
+                status, answer = 200, {"ok": True, "result": True}
+                paid = next((entry for entry in self.star_transactions if entry["id"] == charge_id), None)
+                receiver = {"type": "user", "transaction_type": "invoice_payment", "user": _user(user_id)}
+                entry = {"id": charge_id, "amount": paid["amount"] if paid else 1, "date": int(time.time())}
+                self.star_transactions.insert(0, {**entry, "receiver": receiver})
+        if refund.delay:
+            time.sleep(refund.delay)  # the client has given up meanwhile; Telegram did what it did
+        return status, answer
 
     @staticmethod
     def _error(failure: Failure) -> dict[str, Any]:

@@ -24,10 +24,20 @@ from .ledger import (
     update_user_balance,
 )
 from .logs import log_debug, log_kie_operation, logs_purge
-from .stars import STARS_CURRENCY, invoice_payload, payment_problem, payment_record, payment_refund
+from .stars import (
+    STARS_CURRENCY,
+    RefundsSettled,
+    invoice_payload,
+    payment_problem,
+    payment_record,
+    payment_refund,
+    payment_thanked,
+    refunds_settle,
+)
 
 __all__ = [
     "STARS_CURRENCY",
+    "RefundsSettled",
     "add_to_balance",
     "billing_grant_trial",
     "billing_release",
@@ -50,7 +60,9 @@ __all__ = [
     "payment_problem",
     "payment_record",
     "payment_refund",
+    "payment_thanked",
     "plan_for",
+    "refunds_settle",
     "reserves_release_stale",
     "update_user_balance",
 ]

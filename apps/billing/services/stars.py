@@ -1,73 +1,128 @@
-"""Telegram Stars: the invoice payload, checking and crediting a payment once, refunds."""
+"""Telegram Stars: invoices, checking and crediting a payment once (and thanking for it once), refunds that
+never leave a user both their Stars and their credits."""
 
 import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from apps.analytics.catalogue import Events
 from apps.analytics.services import track
+from apps.core import sending
 from apps.core.gateway import telegram_gateway
 from apps.users.models import TelegramUser
 
 from ..exceptions import InsufficientBalance, RefundRefused
-from ..models import CreditPackage, OperationType, Payment, PaymentStatus
+from ..models import CreditPackage, Invoice, OperationType, Payment, PaymentStatus
 from ..selectors import package_for_sale
 from .ledger import ledger_apply, operation_key
 
 logger = logging.getLogger(__name__)
 
 STARS_CURRENCY = "XTR"
+_INVOICE = "inv"  # "inv:<Invoice id>"
+_PACKAGE = "pkg"  # "pkg:<package id>:<user id>", the payload of invoices sent before invoices were recorded
 
 
+# --- Invoices ----------------------------------------------------------------------------------
 def invoice_payload(*, package: CreditPackage, user_id: int) -> str:
-    return f"pkg:{package.pk}:{user_id}"
+    """Record what this invoice sells (the package's title, credits and Stars now) and return the payload
+    that names it: the payment is credited with this, whatever staff change in the package meanwhile."""
+    invoice = Invoice.objects.create(
+        user_id=user_id, package=package, title=package.title, credits=package.credits, stars=package.stars
+    )
+    return f"{_INVOICE}:{invoice.pk}"
 
 
-def _package_from_payload(payload: str, user_id: int) -> CreditPackage | None:
+@dataclass(frozen=True)
+class _Offer:
+    """What an invoice of ours sold, to whom."""
+
+    user_id: int
+    package_id: int | None
+    invoice: Invoice | None
+    title: str
+    credits: Decimal
+    stars: int
+
+
+def _offer(payload: str) -> _Offer | None:
+    """What the invoice with this payload sold, or None if it is none of ours. An old payload names only
+    the package: it is read as it is now, on sale or not."""
     kind, _, rest = payload.partition(":")
-    package_id, _, payer = rest.partition(":")
-    if kind != "pkg" or payer != str(user_id):
-        return None
-    return package_for_sale(package_id)
+    if kind == _INVOICE and rest.isdigit():
+        invoice = Invoice.objects.filter(pk=int(rest)).first()
+        if invoice is not None:
+            return _Offer(invoice.user_id, invoice.package_id, invoice, invoice.title, invoice.credits, invoice.stars)
+    if kind == _PACKAGE:
+        package_id, _, payer = rest.partition(":")
+        package = CreditPackage.objects.filter(pk=int(package_id)).first() if package_id.isdigit() else None
+        if package is not None and payer.isdigit():
+            return _Offer(int(payer), package.pk, None, package.title, package.credits, package.stars)
+    return None
 
 
 def payment_problem(*, user_id: int, payload: str, currency: str, total_amount: int) -> str | None:
-    """Why Telegram should not take this payment (answered in pre_checkout_query), or None."""
-    package = _package_from_payload(payload, user_id)
-    if package is None:
+    """Why Telegram should not take this payment (answered in pre_checkout_query), or None. An invoice is
+    paid only while its package is on sale on the terms the invoice shows."""
+    offer = _offer(payload)
+    package = package_for_sale(str(offer.package_id)) if offer is not None and offer.package_id else None
+    if offer is None or offer.user_id != user_id or package is None:
         return "This offer is no longer available. Please open /buy again."
-    if currency != STARS_CURRENCY or total_amount != package.stars:
+    if currency != STARS_CURRENCY or total_amount != offer.stars or package.stars != offer.stars:
         return "The price has changed. Please open /buy again."
+    if package.credits != offer.credits:
+        return "This offer has changed. Please open /buy again."
     if not TelegramUser.objects.filter(pk=user_id, is_active=True).exists():
         return "Your account is not active. Send /start and try again."
     return None
 
 
+# --- Payments ----------------------------------------------------------------------------------
 def payment_record(
     *, user_id: int, payload: str, currency: str, total_amount: int, charge_id: str, provider_charge_id: str = ""
 ) -> tuple[Payment | None, bool]:
-    """Credit a successful payment exactly once per Telegram charge id, however often it arrives.
-    Returns the payment (None if it matches no offer) and whether this call credited it."""
-    package = _package_from_payload(payload, user_id)
-    if package is None or currency != STARS_CURRENCY or total_amount != package.stars:
-        logger.warning(
-            "payment %s of user %s does not match an offer (%s %s %s): not credited",
+    """Record and credit a successful payment exactly once per Telegram charge id, however often it arrives,
+    with what its invoice sold: Telegram has taken the Stars, so a package withdrawn or changed since is no
+    reason not to. Returns the payment (None if its payload is none of our invoices) and whether this call
+    credited it."""
+    payment = Payment.objects.filter(telegram_payment_charge_id=charge_id).first()
+    if payment is not None:
+        return payment, False
+    offer = _offer(payload)
+    if offer is None or currency != STARS_CURRENCY:
+        logger.error(
+            "payment %s of user %s (%s %s, payload %r) is not for an invoice of ours: not credited",
             charge_id,
             user_id,
-            payload,
             total_amount,
             currency,
+            payload,
         )
         return None, False
+    if total_amount != offer.stars or user_id != offer.user_id:
+        logger.warning(
+            "payment %s: user %s paid %s XTR for invoice %r of user %s at %s XTR; credited as the invoice sold",
+            charge_id,
+            user_id,
+            total_amount,
+            payload,
+            offer.user_id,
+            offer.stars,
+        )
     with transaction.atomic():
         payment, created = Payment.objects.get_or_create(
             telegram_payment_charge_id=charge_id,
             defaults={
                 "user_id": user_id,
-                "package": package,
+                "package_id": offer.package_id,
+                "invoice": offer.invoice,
                 "stars": total_amount,
-                "credits": package.credits,
+                "credits": offer.credits,
                 "provider_payment_charge_id": provider_charge_id,
                 "invoice_payload": payload,
             },
@@ -76,7 +131,7 @@ def payment_record(
             ledger_apply(
                 user_id=user_id,
                 type=OperationType.PAYMENT,
-                amount=package.credits,
+                amount=offer.credits,
                 payment_id=payment.pk,
                 idempotency_key=operation_key("payment", charge_id),
             )
@@ -84,19 +139,68 @@ def payment_record(
                 lambda: track(
                     Events.PAYMENT_COMPLETED,
                     user_id=user_id,
-                    properties={"stars": total_amount, "credits": str(package.credits), "package": package.title},
+                    properties={"stars": total_amount, "credits": str(offer.credits), "package": offer.title},
                 )
             )
     return payment, created
 
 
+def payment_thanked(payment_id: int) -> None:
+    """The user has been thanked for this payment (the thanks reached Telegram): a redelivery stays silent."""
+    Payment.objects.filter(pk=payment_id, thanked_at__isnull=True).update(thanked_at=timezone.now())
+
+
+# --- Refunds -----------------------------------------------------------------------------------
 def payment_refund(*, payment_id: int, staff=None) -> Payment:
-    """Give the Stars back (refundStarPayment) and take the credits back, once. RefundRefused when the
-    ledger will not, `sending.SendFailed` when Telegram does not; either way nothing was changed."""
+    """Give the Stars back (refundStarPayment) and take the credits back, never leaving the user both.
+
+    The credits are taken back first, in the ledger, and the payment is "refunding" (committed); then
+    Telegram is asked:
+    - it refunds: the payment is refunded;
+    - it refuses (any answer but a timeout; also "already refunded" is taken as refunded): the credits are
+      given back, the payment is paid again, and Telegram's answer is raised (`sending.SendFailed`);
+    - it does not answer in time (`sending.Unconfirmed`): it may have refunded, so the payment stays
+      "refunding", its credits held back, until `refunds_settle` finds the refund in Telegram's own
+      transactions (refunded) or, after BILLING_REFUND_GRACE, does not (undone, credits back). So does a
+      process that dies while it waits.
+    RefundRefused when the payment is not paid (refunded, or a refund pending) or the user has spent the
+    credits; nothing was changed then."""
+    payment = _refund_begin(payment_id, staff)
+    try:
+        telegram_gateway().refund_star_payment(user_id=payment.user_id, charge_id=payment.telegram_payment_charge_id)
+    except sending.Unconfirmed as error:
+        logger.warning("refund of payment %s unconfirmed (%s): pending until Telegram's ledger says", payment.pk, error)
+    except sending.SendFailed as error:
+        if "ALREADY_REFUNDED" in str(error).upper():  # refunded before (e.g. by another tool): Stars are back
+            _refund_settle(payment.pk, refunded=True)
+        else:
+            _refund_settle(payment.pk, refunded=False, reason=f"Telegram refused: {error}")
+            raise
+    except Exception:  # our own failure before the request (the gateway's contract): Telegram was not asked
+        _refund_settle(payment.pk, refunded=False, reason="refund not sent: an error before the request")
+        raise
+    else:
+        _refund_settle(payment.pk, refunded=True)
+    payment.refresh_from_db()
+    return payment
+
+
+def _refund_key(payment: Payment, step: str = "") -> str:
+    """Attempt 1 keeps the key refunds always had ("refund:<payment>"); later ones (after a refusal was
+    undone) and the undoing get keys of their own."""
+    ref = str(payment.pk) if payment.refund_attempts <= 1 else f"{payment.pk}:{payment.refund_attempts}"
+    return operation_key("refund", f"{ref}:{step}" if step else ref)
+
+
+def _refund_begin(payment_id: int, staff) -> Payment:
+    """Take the credits back and mark the payment "refunding", in one transaction."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
         if payment.status == PaymentStatus.REFUNDED:
             raise RefundRefused(f"payment {payment.pk} was already refunded")
+        if payment.status == PaymentStatus.REFUNDING:
+            raise RefundRefused(f"a refund of payment {payment.pk} is pending Telegram's confirmation")
+        payment.refund_attempts += 1
         try:
             ledger_apply(
                 user_id=payment.user_id,
@@ -104,12 +208,98 @@ def payment_refund(*, payment_id: int, staff=None) -> Payment:
                 amount=-payment.credits,
                 payment_id=payment.pk,
                 staff=staff,
-                idempotency_key=operation_key("refund", payment.pk),
+                idempotency_key=_refund_key(payment),
             )
         except InsufficientBalance as error:
             raise RefundRefused(f"the user has already spent the credits ({error.balance} left)") from error
-        payment.status, payment.refunded_at, payment.refunded_by = PaymentStatus.REFUNDED, timezone.now(), staff
-        payment.save(update_fields=["status", "refunded_at", "refunded_by"])
-        # Last: if Telegram refuses, the transaction rolls back and nothing was taken.
-        telegram_gateway().refund_star_payment(user_id=payment.user_id, charge_id=payment.telegram_payment_charge_id)
+        payment.status, payment.refunded_by = PaymentStatus.REFUNDING, staff
+        payment.refund_requested_at = timezone.now()
+        payment.save(update_fields=["status", "refund_requested_at", "refunded_by", "refund_attempts"])
     return payment
+
+
+def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool:
+    """End a pending refund: refunded (the credits stay taken), or undone (credits back, paid again).
+    False if it was not pending (settled already: nothing more happens)."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        if payment.status != PaymentStatus.REFUNDING:
+            return False
+        if refunded:
+            payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
+        else:
+            ledger_apply(
+                user_id=payment.user_id,
+                type=OperationType.REFUND,
+                amount=payment.credits,
+                payment_id=payment.pk,
+                reason=f"refund undone: {reason}",
+                idempotency_key=_refund_key(payment, "undone"),
+            )
+            payment.status, payment.refund_requested_at, payment.refunded_by = PaymentStatus.PAID, None, None
+        payment.save(update_fields=["status", "refunded_at", "refund_requested_at", "refunded_by"])
+    return True
+
+
+@dataclass
+class RefundsSettled:
+    refunded: list[int] = field(default_factory=list)  # payment ids: Telegram's ledger shows the refund
+    undone: list[int] = field(default_factory=list)  # not there past the grace: credits back
+    pending: list[int] = field(default_factory=list)  # not there yet, or the ledger was not read far enough
+
+
+# getStarTransactions gives at most 100 a page; a run reads at most this many pages.
+_PAGE, _MAX_PAGES = 100, 50
+# Telegram's clock and ours may differ: a refund is looked for from this long before it was asked.
+_CLOCK_SLACK = timedelta(minutes=10)
+
+
+def refunds_settle(*, payment_ids: list[int] | None = None) -> RefundsSettled:
+    """Settle pending refunds (all, or these) from Telegram's own ledger (getStarTransactions): a refund
+    of the payment's charge there (same id, going out to the user) → refunded; none once the ledger was
+    read back to before the refund was asked, and the refund older than BILLING_REFUND_GRACE → undone,
+    credits back. Anything else waits for the next run. Raises `sending.SendFailed` if Telegram cannot be
+    read; nothing was settled then."""
+    pending = Payment.objects.filter(status=PaymentStatus.REFUNDING)
+    if payment_ids is not None:
+        pending = pending.filter(pk__in=payment_ids)
+    payments = {payment.telegram_payment_charge_id: payment for payment in pending}
+    result = RefundsSettled()
+    if not payments:
+        return result
+    since = min(payment.refund_requested_at or payment.created_at for payment in payments.values()) - _CLOCK_SLACK
+    found, complete = _refunds_in_telegram(payments, since=since)
+    cutoff = timezone.now() - settings.BILLING_REFUND_GRACE
+    for charge_id, payment in payments.items():
+        if charge_id in found:
+            if _refund_settle(payment.pk, refunded=True):
+                result.refunded.append(payment.pk)
+        elif complete and (payment.refund_requested_at or payment.created_at) <= cutoff:
+            if _refund_settle(payment.pk, refunded=False, reason="Telegram's transactions show no refund"):
+                result.undone.append(payment.pk)
+        else:
+            result.pending.append(payment.pk)
+    if result.refunded or result.undone:
+        logger.info("pending refunds: %d confirmed, %d undone", len(result.refunded), len(result.undone))
+    return result
+
+
+def _refunds_in_telegram(payments: dict[str, Payment], *, since: datetime) -> tuple[set[str], bool]:
+    """The charge ids among `payments` that Telegram's ledger shows refunded to their payer, and whether the
+    ledger was read far enough to say the others are not: to its end, or (newest first) back past `since`."""
+    gateway = telegram_gateway()
+    found: set[str] = set()
+    offset = 0
+    for _ in range(_MAX_PAGES):
+        page = gateway.star_transactions(offset=offset, limit=_PAGE)
+        for entry in page:
+            payment = payments.get(entry.id)
+            if payment is not None and entry.outgoing and entry.user_id in (payment.user_id, None):
+                found.add(entry.id)
+        if len(found) == len(payments) or len(page) < _PAGE:
+            return found, True
+        if page[0].date >= page[-1].date and page[-1].date < since:
+            return found, True  # newest first, and this page reaches back before every refund asked
+        offset += len(page)
+    logger.warning("Telegram's Stars ledger read for %d pages without reaching the pending refunds", _MAX_PAGES)
+    return found, False

@@ -12,6 +12,7 @@ from apps.billing.services import (
     invoice_payload,
     payment_problem,
     payment_record,
+    payment_thanked,
 )
 from apps.bot import keyboards, static_text
 from apps.bot.context import BotContext
@@ -77,7 +78,7 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
 
 async def successful_payment(update: Update, context: BotContext) -> None:
     paid = update.effective_message.successful_payment
-    payment, credited = await sync_to_async(payment_record)(
+    payment, _ = await sync_to_async(payment_record)(
         user_id=update.effective_user.id,
         payload=paid.invoice_payload,
         currency=paid.currency,
@@ -85,7 +86,9 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         charge_id=paid.telegram_payment_charge_id,
         provider_charge_id=paid.provider_payment_charge_id or "",
     )
-    if not credited:  # no offer matched, or Telegram repeated a payment already thanked for
+    # Thanked once per payment: not when it is none of ours or was thanked for already, and again if the
+    # worker that credited it died before the thanks reached Telegram (the update is processed again).
+    if payment is None or payment.thanked_at is not None:
         return
     balance = await sync_to_async(get_user_balance)(update.effective_user.id)
     await update.effective_message.reply_text(
@@ -94,6 +97,7 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         ),
         do_quote=False,
     )
+    await sync_to_async(payment_thanked)(payment.pk)
 
 
 async def balance(update: Update, context: BotContext) -> None:
