@@ -64,6 +64,22 @@ def update_type(payload: Mapping[str, Any]) -> str:
     return next((key for key in payload if key != "update_id"), "")
 
 
+# Payment updates, as stored in the inbox: what goes to the payments queue.
+PAYMENT_UPDATES = Q(update_type="pre_checkout_query") | Q(
+    update_type="message", payload__message__has_key="successful_payment"
+)
+
+
+def is_payment(payload: Mapping[str, Any]) -> bool:
+    """A pre_checkout_query (Telegram waits at most 10 s for its answer) or a message carrying a
+    successful_payment: processed on the payments queue, never behind chat."""
+    kind = update_type(payload)
+    message = payload.get("message")
+    return kind == "pre_checkout_query" or (
+        kind == "message" and isinstance(message, Mapping) and "successful_payment" in message
+    )
+
+
 def inbox_receive(*, payload: dict[str, Any], enqueue: bool = True) -> bool:
     """Store an update and enqueue its processing after commit. False if it was seen before.
 
@@ -82,7 +98,10 @@ def inbox_receive(*, payload: dict[str, Any], enqueue: bool = True) -> bool:
         received_at=timezone.now(),
     )
     if stored and enqueue:
-        transaction.on_commit(lambda: _enqueue(update_id))
+        if is_payment(payload) and not current_app.conf.task_always_eager:
+            transaction.on_commit(lambda: _enqueue_payments([update_id]))
+        else:  # without a broker there is no queue to choose: the processing thread, as for any update
+            transaction.on_commit(lambda: _enqueue(update_id))
     return stored
 
 
@@ -123,8 +142,9 @@ def _insert_sql(vendor: str, columns: tuple[str, ...]) -> str:
     )
 
 
-def _publish_processing(update_ids: list[int]) -> None:
-    """One Celery message per update, all through one producer and one Redis pipeline."""
+def _publish_processing(update_ids: list[int], queue: str | None = None) -> None:
+    """One Celery message per update, all through one producer and one Redis pipeline, to `queue` (None:
+    the default queue, chat's)."""
     from .tasks import process_update
 
     app = current_app
@@ -132,10 +152,32 @@ def _publish_processing(update_ids: list[int]) -> None:
         for update_id in update_ids:
             process_update.apply_async((update_id,))
         return
+    route = {"queue": queue} if queue else {}
     with app.producer_or_acquire() as producer, producer.batch():
         for update_id in update_ids:
             # Given reprs spare Celery its saferepr of the arguments: a fifth of a publish's CPU.
-            process_update.apply_async((update_id,), producer=producer, argsrepr=f"({update_id},)", kwargsrepr="{}")
+            process_update.apply_async(
+                (update_id,), producer=producer, argsrepr=f"({update_id},)", kwargsrepr="{}", **route
+            )
+
+
+def _enqueue_payments(update_ids: list[int]) -> None:
+    """Payment updates go to their own queue (settings.PAYMENTS_QUEUE) and are published at once, from the
+    caller's thread: they are few, and must not wait behind chat updates in the batch publisher either."""
+    try:
+        _publish_processing(update_ids, queue=settings.PAYMENTS_QUEUE or None)
+    except Exception:
+        # The updates are stored; the sweeper enqueues them once the broker is back.
+        logger.warning("could not enqueue %d payment update(s); the sweeper will retry", len(update_ids), exc_info=True)
+
+
+def _enqueue_routed(update_ids: list[int]) -> None:
+    """Enqueue stored updates again (sweeper, replay): payment updates on their queue, first."""
+    payments = set(InboxUpdate.objects.filter(PAYMENT_UPDATES, pk__in=update_ids).values_list("pk", flat=True))
+    if payments:
+        _enqueue_payments([update_id for update_id in update_ids if update_id in payments])
+    if chat := [update_id for update_id in update_ids if update_id not in payments]:
+        _enqueue_now(chat)
 
 
 _publisher = BatchPublisher(_publish_processing)
@@ -264,7 +306,7 @@ def inbox_sweep(*, limit: int = 1000) -> int:
         )
         InboxUpdate.objects.filter(pk__in=update_ids).update(status=InboxStatus.PENDING, claim_token="")
         if update_ids:
-            transaction.on_commit(lambda: _enqueue_now(update_ids))
+            transaction.on_commit(lambda: _enqueue_routed(update_ids))
     if update_ids:
         logger.info("inbox sweeper enqueued %d updates", len(update_ids))
     return len(update_ids)
@@ -280,7 +322,7 @@ def inbox_replay(*, update_ids: list[int]) -> int:
         )
         InboxUpdate.objects.filter(pk__in=replayable).update(status=InboxStatus.PENDING, attempts=0, error="")
         if replayable:
-            transaction.on_commit(lambda: _enqueue_now(replayable))
+            transaction.on_commit(lambda: _enqueue_routed(replayable))
     return len(replayable)
 
 

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -140,6 +141,17 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # already stored, and the sweeper enqueues it again later.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Payment updates (pre_checkout_query, which Telegram waits for at most 10 s, and messages carrying
+# successful_payment) travel on a queue of their own, consumed by a worker of their own (README, "Running
+# with PostgreSQL, Redis, a worker and beat"): they never wait behind chat. A worker started without -Q
+# consumes both queues. PAYMENTS_QUEUE empty puts payments back in the one FIFO queue (for measuring only).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+PAYMENTS_QUEUE = env("PAYMENTS_QUEUE", default="payments")
+CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys([CELERY_TASK_DEFAULT_QUEUE, PAYMENTS_QUEUE]) if name]
+# Settling refunds Telegram did not confirm is money too: it does not wait behind chat either.
+CELERY_TASK_ROUTES = {
+    "apps.billing.tasks.settle_pending_refunds": {"queue": PAYMENTS_QUEUE or CELERY_TASK_DEFAULT_QUEUE},
+}
 
 # --- I18N, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
