@@ -42,6 +42,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.billing
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.broadcast
+	$(BIN)/python -m bench.payments
 
 clean:
 	rm -rf $(VENV) db.sqlite3* .pytest-db.sqlite3* staticfiles
