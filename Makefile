@@ -42,6 +42,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python -m bench.billing
 	$(BIN)/python -m bench.analytics
 	$(BIN)/python -m bench.broadcast
+	$(BIN)/python -m bench.streaming
 	$(BIN)/python -m bench.payments
 
 clean:

@@ -7,7 +7,8 @@ delay longer than the client's timeout, a dropped connection.
 A request with `stream: true` is answered with server-sent events, as OpenAI does: the answer's text
 in pieces (a word and its following space each), then, when the request asks `stream_options.include_usage`,
 a last chunk with the usage and no choices, then `data: [DONE]`. An Answer's `first_token_delay` and
-`chunk_delay` pace it; `break_after=N` drops the connection after N pieces of text (a stream that breaks).
+`chunk_delay` pace it (an unstreamed request waits as long, then gets the whole answer); `break_after=N`
+drops the connection after N pieces of text (a stream that breaks).
 """
 
 import itertools
@@ -30,10 +31,11 @@ class Answer:
     cached_tokens: int = 0
     model: str | None = None
     delay: float = 0.0  # seconds before answering: a slow model, well inside the client's timeout
-    # Streamed only (`stream: true`):
-    first_token_delay: float = 0.0  # seconds between the headers and the first piece of text
-    chunk_delay: float = 0.0  # seconds between pieces
-    break_after: int | None = None  # drop the connection after this many pieces (mid-stream)
+    # How fast the model writes: streamed, the pause before the first piece and between pieces; unstreamed,
+    # the whole answer comes after all of them.
+    first_token_delay: float = 0.0
+    chunk_delay: float = 0.0
+    break_after: int | None = None  # streamed only: drop the connection after this many pieces (mid-stream)
 
 
 @dataclass
@@ -156,6 +158,9 @@ class FakeOpenAI(LoopbackServer):
                 if body.get("stream"):
                     self._stream(behaviour, body)
                     return
+                # Unstreamed, a paced answer comes whole once the model would have written it all.
+                pieces = len(re.findall(r"\S+\s*|\s+", behaviour.text or "")) if behaviour.text else 3
+                time.sleep(behaviour.first_token_delay + behaviour.chunk_delay * max(pieces - 1, 0))
                 self._send(200, fake._completion(behaviour, body), {})
 
             def _stream(self, answer: Answer, body: dict[str, Any]) -> None:
