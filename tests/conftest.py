@@ -60,6 +60,7 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 
 REFERENCE_DATA_MIGRATIONS = [
     "apps.llm.migrations.0002_seed_prices_and_persona",
+    "apps.llm.migrations.0006_transcription",
     "apps.billing.migrations.0002_plans_packages_schedules",
 ]
 

@@ -71,3 +71,16 @@ class Reply(models.Model):
 
     def __str__(self) -> str:
         return f"reply to update {self.update_id} ({self.sent}/{len(self.parts) or self.sent} sent)"
+
+
+class VoiceTranscript(models.Model):
+    """What a voice note said, kept by its update from the transcription's charge until the answer to it is
+    stored (apps.bot.flows.voice): a redelivered update is answered from it, never transcribed or charged
+    again. Deleted once the answer is stored; what a crash left behind goes with the replies."""
+
+    update_id = models.BigIntegerField(primary_key=True)
+    text = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"transcript of update {self.update_id}"

@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .keyboards import Keyboard
-from .models import Reply, ReplyKind
+from .models import Reply, ReplyKind, VoiceTranscript
 
 
 @dataclass(frozen=True)
@@ -58,5 +58,7 @@ def reply_sent(reply: Reply, *, parts: int) -> None:
 
 
 def replies_purge(*, older_than: timedelta) -> int:
+    """Replies, and the transcripts of voice notes whose answers a crash left unstored, past `older_than`."""
     deleted, _ = Reply.objects.filter(created_at__lt=timezone.now() - older_than).delete()
-    return deleted
+    transcripts, _ = VoiceTranscript.objects.filter(created_at__lt=timezone.now() - older_than).delete()
+    return deleted + transcripts

@@ -27,3 +27,8 @@ TOPUP_NEEDED = (
     "Your balance is {balance} {unit}; an answer may cost up to {needed} {unit}. "
     "Top up to continue, and I will answer your next message."
 )
+VOICE_TOO_LONG = (
+    "That voice message is longer than I can listen to: up to {limit} minutes, please. "
+    "Send a shorter one, or write to me."
+)
+VOICE_NOT_HEARD = "I could not make out any words in that voice message. Could you say it again, or write to me?"

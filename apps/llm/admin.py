@@ -39,8 +39,8 @@ class LLMRequestAdmin(ReadOnlyAdmin):
 
 @admin.register(ModelPrice)
 class ModelPriceAdmin(admin.ModelAdmin):
-    list_display = ["provider", "model", "input_per_1m", "cached_input_per_1m", "output_per_1m", "currency",
-                    "valid_from"]  # fmt: skip
+    list_display = ["provider", "model", "input_per_1m", "cached_input_per_1m", "output_per_1m", "per_audio_minute",
+                    "currency", "valid_from"]  # fmt: skip
     list_filter = ["provider", "currency"]
     search_fields = ["model", "provider"]
 

@@ -185,6 +185,76 @@ def complete(
         time.sleep(_backoff(attempt, failure))
 
 
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    provider: str
+    model: str
+    audio_seconds: int
+    latency_ms: int
+    attempts: int
+    # Filled in once the call is recorded (apps.llm.services.llm_transcribe).
+    request_id: int | None = None
+    cost: Decimal | None = None
+
+
+def transcribe(audio: bytes, *, filename: str, model: str, audio_seconds: int) -> Transcript:
+    """Speech to text through the provider's OpenAI-compatible transcription endpoint, retried as a chat
+    completion is. `audio_seconds`: the length of the audio as the sender said (the provider's own count,
+    when it reports one, wins). Raises LLMError when it finally fails."""
+    if not settings.OPENAI_API_KEY:
+        return _offline_transcript(audio_seconds)
+    provider = provider_name()
+    client = _sdk_client(settings.OPENAI_API_KEY, settings.OPENAI_BASE_URL, settings.LLM_TIMEOUT)
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        _rate_limiter(settings.LLM_RATE_LIMIT).acquire()
+        try:
+            response = client.audio.transcriptions.create(file=(filename, audio), model=model)
+        except (
+            openai.APITimeoutError,
+            openai.APIConnectionError,
+            openai.RateLimitError,
+            openai.InternalServerError,
+        ) as error:
+            failure: Exception = error
+        except openai.APIStatusError as error:
+            if error.status_code < 500:
+                raise _failed(error, provider, model, started, attempt) from error
+            failure = error
+        else:
+            usage = getattr(response, "usage", None)
+            reported = getattr(usage, "seconds", None) if getattr(usage, "type", None) == "duration" else None
+            return Transcript(
+                text=(getattr(response, "text", None) or "").strip(),
+                provider=provider,
+                model=model,
+                audio_seconds=math.ceil(reported) if reported is not None else audio_seconds,
+                latency_ms=_elapsed_ms(started),
+                attempts=attempt,
+            )
+        if attempt > settings.LLM_MAX_RETRIES:
+            raise _failed(failure, provider, model, started, attempt) from failure
+        time.sleep(_backoff(attempt, failure))
+
+
+def _offline_transcript(audio_seconds: int) -> Transcript:
+    """Without OPENAI_API_KEY: a labelled demo transcript, so that a voice note goes the whole way."""
+    return Transcript(
+        text=(
+            f"[Demo transcript: no speech model is configured (set OPENAI_API_KEY).] "
+            f"A voice note of {audio_seconds} seconds."
+        ),
+        provider=OFFLINE_PROVIDER,
+        model=OFFLINE_MODEL,
+        audio_seconds=audio_seconds,
+        latency_ms=0,
+        attempts=1,
+    )
+
+
 class _StreamReader:
     """Reads one streamed completion: the text piece by piece (told to `on_text`), the model, and the usage
     of the last chunk."""

@@ -31,7 +31,7 @@ def record_usage(
     """Seed 000's entry point: record one LLM call and add it to the user's day and totals.
 
     `tokens_used` is the total; `details` may carry prompt_tokens, completion_tokens, cached_tokens,
-    cost, model, provider, latency_ms, status, error_message, request_type, session_id,
+    audio_seconds (transcriptions), cost, model, provider, latency_ms, status, error_message, request_type, session_id,
     prompt_text, response_text, attempts, occurred_at. Never raises into the caller: a database
     error is retried, then handed to a Celery task; the record is not lost.
     """
@@ -64,6 +64,7 @@ def _usage_fields(user_id: int | None, username: str | None, tokens_used: int | 
         "completion_tokens": details.get("completion_tokens"),
         "total_tokens": tokens_used,
         "cached_tokens": details.get("cached_tokens"),
+        "audio_seconds": details.get("audio_seconds"),
         "cost": cost if cost in (None, PRICED) else Decimal(cost),
         "latency_ms": int(details.get("latency_ms") or 0),
         "status": details.get("status", RequestStatus.SUCCESS),
@@ -85,6 +86,7 @@ def usage_record(*, user_id: int | None, username: str, **fields: Any) -> LLMReq
             completion_tokens=fields["completion_tokens"],
             cached_tokens=fields["cached_tokens"],
             at=fields["created_at"],
+            audio_seconds=fields["audio_seconds"],
         )
     connection = transaction.get_connection()
     request = LLMRequest(user_id=user_id, **fields)

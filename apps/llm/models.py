@@ -21,6 +21,14 @@ class ModelPrice(models.Model):
         help_text="Empty: cached input costs the same as input",
     )
     output_per_1m = models.DecimalField("output per 1M tokens", max_digits=12, decimal_places=6)
+    per_audio_minute = models.DecimalField(
+        "per audio minute",
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="Transcription models: the price of a minute of audio (billed by the second)",
+    )
     currency = models.CharField(max_length=3, default="USD")
     valid_from = models.DateTimeField(default=timezone.now)
 
@@ -41,6 +49,12 @@ class ModelPrice(models.Model):
             + completion_tokens * self.output_per_1m
         )
         return (total / 1_000_000).quantize(Decimal("0.00000001"))
+
+    def audio_cost(self, seconds: int) -> Decimal | None:
+        """What `seconds` of audio cost to transcribe; None: this model has no price per minute."""
+        if self.per_audio_minute is None:
+            return None
+        return (self.per_audio_minute * seconds / 60).quantize(Decimal("0.00000001"))
 
 
 class BotPersona(models.Model):
@@ -66,6 +80,7 @@ class RequestType(models.TextChoices):
     CHAT = "chat", "Chat reply"
     JOURNEY_ANALYSIS = "journey_analysis", "Journey analysis"
     PROFILE_SUMMARY = "profile_summary", "Profile summary"
+    TRANSCRIPTION = "transcription", "Voice transcription"
 
 
 class RequestStatus(models.TextChoices):
@@ -91,6 +106,7 @@ class LLMRequest(models.Model):
     completion_tokens = models.PositiveIntegerField(null=True, blank=True)
     total_tokens = models.PositiveIntegerField(null=True, blank=True)
     cached_tokens = models.PositiveIntegerField(null=True, blank=True)
+    audio_seconds = models.PositiveIntegerField(null=True, blank=True, help_text="transcriptions: audio transcribed")
     cost = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
     latency_ms = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=RequestStatus.choices)

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from . import client
-from .client import Completion, LLMError, OnText
+from .client import Completion, LLMError, OnText, Transcript
 from .metering import PRICED, record_usage
 from .models import BotPersona, RequestStatus, RequestType
 from .pricing import price_for  # noqa: F401  the public name, kept here for its callers
@@ -90,6 +90,56 @@ def llm_complete(
     if request is None:  # recorded later, by a task: the cost is not known here
         return replace(completion, request_id=None, cost=None)
     return replace(completion, request_id=request.pk, cost=request.cost)
+
+
+def llm_transcribe(
+    audio: bytes,
+    *,
+    filename: str,
+    audio_seconds: int,
+    user_id: int | None,
+    username: str = "",
+    model: str | None = None,
+) -> Transcript:
+    """A voice note to text (LLM_TRANSCRIBE_MODEL), metered as its own request type: an LLMRequest with the
+    audio's seconds, its cost from the model's price per audio minute; success or not."""
+    model = model or settings.LLM_TRANSCRIBE_MODEL
+    common = {"request_type": RequestType.TRANSCRIPTION, "occurred_at": timezone.now()}
+    try:
+        transcript = client.transcribe(audio, filename=filename, model=model, audio_seconds=audio_seconds)
+    except LLMError as error:
+        record_usage(
+            user_id,
+            username,
+            None,
+            audio_seconds=audio_seconds,
+            cost=None,  # a failed transcription is not billed by the provider
+            provider=error.provider,
+            model=error.model,
+            status=error.status,
+            error_message=str(error),
+            latency_ms=error.latency_ms,
+            attempts=error.attempts,
+            **common,
+        )
+        raise
+    request = record_usage(
+        user_id,
+        username,
+        None,
+        audio_seconds=transcript.audio_seconds,
+        cost=PRICED,
+        provider=transcript.provider,
+        model=transcript.model,
+        status=RequestStatus.SUCCESS,
+        latency_ms=transcript.latency_ms,
+        attempts=transcript.attempts,
+        response_text=transcript.text,
+        **common,
+    )
+    if request is None:
+        return transcript
+    return replace(transcript, request_id=request.pk, cost=request.cost)
 
 
 def active_persona() -> BotPersona:

@@ -233,6 +233,9 @@ LLM_RETRY_BASE_DELAY = env.float("LLM_RETRY_BASE_DELAY", default=1.0)
 # edited in place at most once a second), at most STREAM_DRAFTS_PER_SECOND drafts a second per answer.
 LLM_STREAMING = env.bool("LLM_STREAMING", default=True)
 STREAM_DRAFTS_PER_SECOND = env.float("STREAM_DRAFTS_PER_SECOND", default=4.0)
+# Voice notes and audio: transcribed by this model of the same provider, refused when longer than this.
+LLM_TRANSCRIBE_MODEL = env("LLM_TRANSCRIBE_MODEL", default="whisper-1")
+VOICE_MAX_SECONDS = env.int("VOICE_MAX_SECONDS", default=300)
 # Turns of the active session sent with each message; the stored history is kept whole.
 LLM_HISTORY_TURNS = env.int("LLM_HISTORY_TURNS", default=20)
 STORE_PROMPTS = env.bool("STORE_PROMPTS", default=False)

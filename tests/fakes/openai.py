@@ -9,6 +9,10 @@ in pieces (a word and its following space each), then, when the request asks `st
 a last chunk with the usage and no choices, then `data: [DONE]`. An Answer's `first_token_delay` and
 `chunk_delay` pace it (an unstreamed request waits as long, then gets the whole answer); `break_after=N`
 drops the connection after N pieces of text (a stream that breaks).
+
+`/audio/transcriptions` (multipart, as the SDK sends it) answers the next scripted `Transcription` (its
+text, and its usage in seconds when given; a scripted Fail, Stall or Hangup applies too), by default
+"Fake transcript N"; each request is recorded in `transcriptions` (model, filename, the audio's bytes).
 """
 
 import itertools
@@ -18,6 +22,8 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from email.parser import BytesParser
+from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -39,6 +45,12 @@ class Answer:
 
 
 @dataclass
+class Transcription:
+    text: str = ""  # "": "Fake transcript N"
+    seconds: float | None = None  # the usage the provider reports (whisper-1: the audio's duration)
+
+
+@dataclass
 class Fail:
     status: int
     retry_after: float | None = None
@@ -54,7 +66,7 @@ class Hangup:
     pass
 
 
-Behaviour = Answer | Fail | Stall | Hangup
+Behaviour = Answer | Transcription | Fail | Stall | Hangup
 
 
 class FakeOpenAI(LoopbackServer):
@@ -74,6 +86,8 @@ class FakeOpenAI(LoopbackServer):
             self.requests: list[dict[str, Any]] = []
             self._script: deque[Behaviour] = deque()
             self._answers = itertools.count(1)
+            self.transcriptions: list[dict[str, Any]] = []
+            self._transcripts = itertools.count(1)
 
     def then(self, *behaviours: Behaviour) -> "FakeOpenAI":
         with self._lock:
@@ -84,6 +98,17 @@ class FakeOpenAI(LoopbackServer):
         with self._lock:
             self.requests.append(body)
             return self._script.popleft() if self._script else Answer()
+
+    def _next_transcription(self, fields: dict[str, Any]) -> Behaviour:
+        with self._lock:
+            self.transcriptions.append(fields)
+            return self._script.popleft() if self._script else Transcription()
+
+    def _transcription(self, behaviour: Transcription) -> dict[str, Any]:
+        result: dict[str, Any] = {"text": behaviour.text or f"Fake transcript {next(self._transcripts)}"}
+        if behaviour.seconds is not None:
+            result["usage"] = {"type": "duration", "seconds": behaviour.seconds}
+        return result
 
     def _text(self, answer: Answer) -> str:
         return answer.text or f"Fake answer {next(self._answers)}"
@@ -139,21 +164,32 @@ class FakeOpenAI(LoopbackServer):
 
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length") or 0)
-                body = json.loads(self.rfile.read(length) or b"{}")
-                behaviour = fake._next(body)
+                raw = self.rfile.read(length)
+                transcribing = self.path.rstrip("/").endswith("/audio/transcriptions")
+                if transcribing:
+                    body: dict[str, Any] = {}
+                    behaviour = fake._next_transcription(_multipart(self.headers.get("Content-Type", ""), raw))
+                    if isinstance(behaviour, Answer):  # scripted as a chat answer: its text is what was said
+                        behaviour = Transcription(text=behaviour.text or "")
+                else:
+                    body = json.loads(raw or b"{}")
+                    behaviour = fake._next(body)
                 if isinstance(behaviour, Hangup):
                     self.close_connection = True
                     self.connection.close()
                     return
                 if isinstance(behaviour, Stall):
                     time.sleep(behaviour.seconds)
-                    behaviour = Answer()
+                    behaviour = Transcription() if transcribing else Answer()
                 if isinstance(behaviour, Answer) and behaviour.delay:
                     time.sleep(behaviour.delay)
                 if isinstance(behaviour, Fail):
                     payload = {"error": {"message": f"fake failure {behaviour.status}", "type": "fake", "code": None}}
                     headers = {"retry-after": str(behaviour.retry_after)} if behaviour.retry_after is not None else {}
                     self._send(behaviour.status, payload, headers)
+                    return
+                if isinstance(behaviour, Transcription):
+                    self._send(200, fake._transcription(behaviour), {})
                     return
                 if body.get("stream"):
                     self._stream(behaviour, body)
@@ -198,3 +234,15 @@ class FakeOpenAI(LoopbackServer):
                 send_json(self, status, json.dumps(payload).encode(), headers)
 
         return Handler
+
+
+def _multipart(content_type: str, body: bytes) -> dict[str, Any]:
+    """A multipart form's fields: text as str, a file as {"filename", "content"}."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        fields[name] = {"filename": filename, "content": payload} if filename else payload.decode()
+    return fields

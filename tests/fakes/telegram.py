@@ -116,6 +116,9 @@ class FakeBotAPI(LoopbackServer):
             # The bot's Telegram Stars ledger, newest first (getStarTransactions), and scripted refund answers.
             self.star_transactions: list[dict[str, Any]] = []
             self._refunds: deque[Refund] = deque()
+            # Files users sent (getFile, then a download from /file/bot<token>/<file_path>), by file_id.
+            self.files: dict[str, bytes] = {}
+            self.downloads: list[str] = []
 
     def limit_rate(self, per_second: int) -> None:
         """Enforce Telegram's broadcast limit: a message beyond `per_second` in any one-second window is
@@ -159,6 +162,11 @@ class FakeBotAPI(LoopbackServer):
         """Answer sendMessageDraft as a Bot API server older than 9.3 does: 404, method not found."""
         with self._changed:
             self._drafts_refused = refuse
+
+    def add_file(self, file_id: str, content: bytes) -> None:
+        """A file a user sent: getFile describes it and its file_path downloads it."""
+        with self._changed:
+            self.files[file_id] = content
 
     def queue_updates(self, *updates: dict[str, Any]) -> None:
         """Updates that the next getUpdates returns."""
@@ -212,6 +220,15 @@ class FakeBotAPI(LoopbackServer):
             return 404, {"ok": False, "error_code": 404, "description": "Not Found: method not found"}
         if method == "getMe":
             return 200, {"ok": True, "result": BOT_USER}
+        if method == "getFile":
+            file_id = str(params.get("file_id"))
+            with self._changed:
+                content = self.files.get(file_id)
+            if content is None:
+                return 400, _bad_request("invalid file_id")
+            result = {"file_id": file_id, "file_unique_id": f"u-{file_id}", "file_size": len(content),
+                      "file_path": f"voice/{file_id}.oga"}  # fmt: skip
+            return 200, {"ok": True, "result": result}
         if method == "getStarTransactions":
             offset, limit = int(params.get("offset") or 0), int(params.get("limit") or 100)
             with self._changed:
@@ -277,7 +294,25 @@ class FakeBotAPI(LoopbackServer):
             def do_GET(self) -> None:  # noqa: N802
                 self._serve()
 
+            def _download(self) -> None:
+                """GET /file/bot<token>/<file_path>: the file's bytes, as Telegram serves them."""
+                _, _, rest = self.path.partition("/file/bot")
+                _, _, file_path = rest.partition("/")
+                file_id = file_path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+                with fake._changed:
+                    content = fake.files.get(file_id)
+                    fake.downloads.append(file_path)
+                    fake._changed.notify_all()
+                self.send_response(200 if content is not None else 404)
+                self.send_header("Content-Type", "application/octet-stream")
+                self.send_header("Content-Length", str(len(content or b"")))
+                self.end_headers()
+                self.wfile.write(content or b"")
+
             def _serve(self) -> None:
+                if self.path.startswith("/file/bot"):
+                    self._download()
+                    return
                 _, _, rest = self.path.partition("/bot")
                 token, _, method = rest.split("?")[0].partition("/")
                 length = int(self.headers.get("Content-Length") or 0)

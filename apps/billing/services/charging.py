@@ -53,14 +53,30 @@ def charge_for_usage(
     return _charge(plan, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, provider_cost=provider_cost)
 
 
+def charge_for_audio(*, model: str, audio_seconds: int, provider_cost: Decimal | None = None) -> Decimal:
+    """What transcribing `audio_seconds` costs the user: the provider's cost (its price per audio minute)
+    × the plan's markup, or at cost where the plan has per-token rates; never below the plan's minimum.
+    `provider_cost` None: from the price list now (the hold's estimate, or a cost that is unknown)."""
+    plan = plan_for(model)
+    if plan is None:
+        return Decimal(0)
+    if provider_cost is None:
+        price = price_for("", model, timezone.now())
+        provider_cost = price.audio_cost(audio_seconds) if price else None
+    charge = provider_cost * (plan.markup or 1) * settings.BILLING_CREDITS_PER_USD if provider_cost else Decimal(0)
+    return as_credits(max(charge, plan.minimum_charge))
+
+
 def is_billable(user) -> bool:
     return not settings.BILLING_FREE_MODE and not user.is_admin
 
 
-def billing_reserve(*, user_id: int, amount: Decimal, for_update: int | None = None) -> Operation:
+def billing_reserve(*, user_id: int, amount: Decimal, for_update: int | None = None, purpose: str = "") -> Operation:
     """Hold the most an answer can cost; InsufficientBalance if the balance cannot cover it. A hold for a
-    Telegram update is made once, however often the update is processed: the same hold comes back."""
-    key = operation_key("hold", f"update:{for_update}") if for_update is not None else None
+    Telegram update is made once, however often the update is processed: the same hold comes back.
+    `purpose`: a second hold for the same update (a voice note's transcription, before its answer's)."""
+    ref = f"update:{for_update}" + (f":{purpose}" if purpose else "")
+    key = operation_key("hold", ref) if for_update is not None else None
     return ledger_apply(user_id=user_id, type=OperationType.RESERVE, amount=-as_credits(amount), idempotency_key=key)
 
 

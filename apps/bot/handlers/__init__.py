@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from . import admin, billing, chat, contact, errors, journey, membership, start
+from . import admin, billing, chat, contact, errors, journey, membership, start, voice
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
@@ -35,6 +35,9 @@ def register_handlers(application: Application) -> None:
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, billing.successful_payment))
     application.add_handler(
         MessageHandler(NEW_MESSAGES & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, chat.text_message)
+    )
+    application.add_handler(
+        MessageHandler(NEW_MESSAGES & (filters.VOICE | filters.AUDIO) & filters.ChatType.PRIVATE, voice.voice_message)
     )
     application.add_handler(ChatMemberHandler(membership.my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER))
     application.add_error_handler(errors.on_error)
