@@ -15,7 +15,7 @@ from apps.bot.flows import voice as voice_flow
 from apps.bot.models import InboxStatus, InboxUpdate, VoiceTranscript
 from apps.llm.models import LLMRequest, RequestType
 from tests.factories import UserWithBalanceFactory
-from tests.fakes.openai import Answer, Transcription
+from tests.fakes.openai import Answer, Fail, Transcription
 from tests.helpers import message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -53,10 +53,6 @@ def _types(user_id: int) -> list[str]:
     return [OperationType(t).label for t in operations.values_list("type", flat=True)]
 
 
-def _chat_requests(llm_api) -> list[dict]:
-    return list(llm_api.requests)
-
-
 def test_a_voice_note_is_transcribed_metered_charged_and_answered(post_update, bot_api, llm_api, settings):
     settings.BILLING_FREE_MODE = False
     user = UserWithBalanceFactory(credits=10)
@@ -70,7 +66,7 @@ def test_a_voice_note_is_transcribed_metered_charged_and_answered(post_update, b
     assert bot_api.downloads == ["voice/voice-a.oga"], "fetched from the Bot API server's file URL"
     [sent] = llm_api.transcriptions
     assert sent["model"] == "whisper-1" and sent["file"]["content"] == AUDIO
-    [chat] = _chat_requests(llm_api)
+    [chat] = llm_api.requests
     assert chat["messages"][-1] == {"role": "user", "content": "What is the meaning of life?"}
     assert _texts(bot_api, user.id) == ["Forty-two."], "answered as if typed"
 
@@ -145,8 +141,6 @@ def test_redelivered_after_the_transcription_neither_transcribes_nor_charges_aga
 
 
 def test_a_failed_transcription_releases_its_hold(post_update, bot_api, llm_api, settings):
-    from tests.fakes.openai import Fail
-
     settings.BILLING_FREE_MODE = False
     user = UserWithBalanceFactory(credits=10)
     bot_api.add_file("voice-c", AUDIO)
@@ -170,3 +164,19 @@ def test_without_a_provider_a_voice_note_gets_a_labelled_demo_transcript(post_up
     transcription = LLMRequest.objects.get(user_id=user.id, request_type=RequestType.TRANSCRIPTION)
     assert (transcription.provider, transcription.audio_seconds, transcription.cost) == ("offline", 4, Decimal(0))
     assert transcription.response_text == "" or transcription.response_text.startswith("[Demo transcript")
+
+
+def test_an_audio_file_is_transcribed_under_its_own_name(post_update, bot_api, llm_api):
+    user = UserWithBalanceFactory(credits=10)
+    payload = voice_update(user_id=user.id, duration=20, file_id="audio-e")
+    message = payload["message"]
+    message["audio"] = {**message.pop("voice"), "file_name": "memo.mp3", "mime_type": "audio/mpeg"}
+    bot_api.add_file("audio-e", AUDIO)
+    llm_api.then(Transcription(text="Notes from the meeting."), Answer(text="Noted."))
+    post_update(payload)
+
+    [sent] = llm_api.transcriptions
+    assert sent["file"]["filename"] == "memo.mp3"
+    assert llm_api.requests[0]["messages"][-1]["content"] == "Notes from the meeting."
+    assert _texts(bot_api, user.id) == ["Noted."]
+    assert LLMRequest.objects.get(request_type=RequestType.TRANSCRIPTION).audio_seconds == 20
