@@ -80,11 +80,12 @@ def captured_update(name: str) -> dict[str, Any]:
 
 
 def message_update(text: str, *, user_id: int = 12345678, update_id: int | None = None, **user: Any) -> dict[str, Any]:
-    """A private-chat text message shaped like the captured `message.json`."""
+    """A private-chat text message shaped like the captured `message.json`, from an English-speaking user
+    (`language_code="ru"`, as captured, for a Russian-speaking one)."""
     payload = captured_update("message.json")
     payload["update_id"] = update_id if update_id is not None else next(_update_ids)
     message = payload["message"]
-    message["from"].update({"id": user_id, **user})
+    message["from"].update({"id": user_id, "language_code": "en", **user})
     message["chat"]["id"] = user_id
     message["text"] = text
     message["date"] = int(time.time())

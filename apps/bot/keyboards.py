@@ -2,19 +2,22 @@
 
 from collections.abc import Iterable
 
+from django.conf import settings
+
 from . import static_text
 
 BUY_MENU = "buy:menu"
 BUY_PREFIX = "buy:"
 NEW_CONFIRM = "session:new:confirm"
 NEW_CANCEL = "session:new:cancel"
+LANGUAGE_PREFIX = "language:"
 
 Keyboard = dict[str, list[list[dict[str, str]]]]
 
 
 def buttons(rows: Iterable[Iterable[tuple[str, str]]]) -> Keyboard:
-    """Rows of (label, callback data)."""
-    return {"inline_keyboard": [[{"text": text, "callback_data": data} for text, data in row] for row in rows]}
+    """Rows of (label, callback data); a lazy label is read in the active language."""
+    return {"inline_keyboard": [[{"text": str(text), "callback_data": data} for text, data in row] for row in rows]}
 
 
 def topup() -> Keyboard:
@@ -23,3 +26,8 @@ def topup() -> Keyboard:
 
 def new_session_confirm() -> Keyboard:
     return buttons([[(static_text.NEW_SESSION_YES, NEW_CONFIRM), (static_text.NEW_SESSION_NO, NEW_CANCEL)]])
+
+
+def languages() -> Keyboard:
+    """One button per language the bot speaks, each in its own name."""
+    return buttons([[(name, f"{LANGUAGE_PREFIX}{code}")] for code, name in settings.LANGUAGES])

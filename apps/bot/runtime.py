@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.db import close_old_connections
+from django.utils import translation
 from telegram import Update
 from telegram.ext import Application
 
@@ -128,8 +129,19 @@ async def _process(application: Application, payload: dict[str, Any]) -> None:
                 update = Update.de_json(payload, application.bot)
             except (TypeError, ValueError, KeyError) as error:
                 raise UnusableUpdate(f"{type(error).__name__}: {error}") from error
-            await application.process_update(update)
+            # Every text the handlers produce for it is in its user's language (apps.bot.language).
+            with translation.override(await sync_to_async(_language)(update)):
+                await application.process_update(update)
         finally:
             await sync_to_async(close_old_connections)()
     if errors:
         raise errors[0]
+
+
+def _language(update: Update) -> str:
+    from .language import user_language
+
+    user = update.effective_user
+    if user is None:
+        return user_language(None)
+    return user_language(user.id, user.language_code)

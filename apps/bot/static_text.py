@@ -1,34 +1,110 @@
-WELCOME_NEW = (
+"""Every text the bot sends, in English, translated through Django's machinery (locale/<language>/LC_MESSAGES).
+
+Each is a `Text`: the English text itself (a str: it compares, hashes and serialises as English), read in
+the language active when it is used by `str(text)`, `text.format(...)` or an f-string (the user's language,
+for an update: apps.bot.language). `{placeholders}` are str.format fields and stay as they are in every
+translation. Send and store `str(text)` or `text.format(...)`. `_` and `pgettext_lazy` are the names
+makemessages extracts texts by."""
+
+from django.utils import translation
+
+
+class Text(str):
+    """An English text, read in the active language."""
+
+    context: str | None
+
+    def __new__(cls, message: str, context: str | None = None) -> "Text":
+        text = super().__new__(cls, message)
+        text.context = context
+        return text
+
+    def __str__(self) -> str:
+        message = str.__str__(self)
+        if self.context is None:
+            return translation.gettext(message)
+        return translation.pgettext(self.context, message)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def format(self, *args: object, **kwargs: object) -> str:
+        return str(self).format(*args, **kwargs)
+
+
+def _(message: str) -> Text:
+    return Text(message)
+
+
+def pgettext_lazy(context: str, message: str) -> Text:
+    return Text(message, context)
+
+
+WELCOME_NEW = _(
     "Hello, {name}! I am your AI companion. Write to me about anything that is on your mind, and I will answer."
 )
-WELCOME_BACK = "Welcome back, {name}! Write to me whenever you are ready."
-NEW_SESSION_CONFIRM = "You have a conversation in progress. Finish it and start a new one?"
-NEW_SESSION_YES = "Yes, start anew"
-NEW_SESSION_NO = "No, continue"
-NEW_SESSION_STARTED = "A new conversation has started. What is on your mind?"
-NEW_SESSION_KEPT = "Good, let us continue where we were."
-BUY_BUTTON = "Top up"
-CHOOSE_PACKAGE = "Choose a package. You pay with Telegram Stars."
-NO_PACKAGES = "Top-ups are not available right now. Please try again later."
-PAYMENT_THANKS = "Thank you! {credits} {unit} added. Your balance: {balance} {unit}."
-BALANCE = "Your balance: {balance} {unit}. Latest operations:"
-JOURNEY_UNKNOWN = "Your journey has not been read yet: talk with me a little, and finish a conversation with /new."
-JOURNEY_STAGE = "You are at stage {number} of {total} of the hero's journey: {stage}."
-UNKNOWN_COMMAND = "I do not know that command. Just write to me in your own words."
-STATS = (
+WELCOME_BACK = _("Welcome back, {name}! Write to me whenever you are ready.")
+NEW_SESSION_CONFIRM = _("You have a conversation in progress. Finish it and start a new one?")
+NEW_SESSION_YES = pgettext_lazy("button", "Yes, start anew")
+NEW_SESSION_NO = pgettext_lazy("button", "No, continue")
+NEW_SESSION_STARTED = _("A new conversation has started. What is on your mind?")
+NEW_SESSION_KEPT = _("Good, let us continue where we were.")
+BUY_BUTTON = pgettext_lazy("button", "Top up")
+CHOOSE_PACKAGE = _("Choose a package. You pay with Telegram Stars.")
+PACKAGE_OFFER = pgettext_lazy("button", "{title}: {credits} for {stars} ⭐")
+INVOICE_DESCRIPTION = _("{credits} for your balance")
+NO_PACKAGES = _("Top-ups are not available right now. Please try again later.")
+PAYMENT_THANKS = _("Thank you! {credits} {unit} added. Your balance: {balance} {unit}.")
+BALANCE = _("Your balance: {balance} {unit}. Latest operations:")
+JOURNEY_UNKNOWN = _("Your journey has not been read yet: talk with me a little, and finish a conversation with /new.")
+JOURNEY_STAGE = _("You are at stage {number} of {total} of the hero's journey: {stage}.")
+# apps.journey.models.JourneyStage, as the user reads it.
+JOURNEY_STAGES = {
+    "ordinary_world": pgettext_lazy("journey stage", "The ordinary world"),
+    "call_to_adventure": pgettext_lazy("journey stage", "The call to adventure"),
+    "refusal_of_the_call": pgettext_lazy("journey stage", "Refusal of the call"),
+    "meeting_the_mentor": pgettext_lazy("journey stage", "Meeting the mentor"),
+    "crossing_the_threshold": pgettext_lazy("journey stage", "Crossing the threshold"),
+    "tests_allies_enemies": pgettext_lazy("journey stage", "Tests, allies, enemies"),
+    "approach": pgettext_lazy("journey stage", "Approach to the inmost cave"),
+    "ordeal": pgettext_lazy("journey stage", "The ordeal"),
+    "reward": pgettext_lazy("journey stage", "The reward"),
+    "the_road_back": pgettext_lazy("journey stage", "The road back"),
+    "resurrection": pgettext_lazy("journey stage", "Resurrection"),
+    "return_with_the_elixir": pgettext_lazy("journey stage", "Return with the elixir"),
+}
+UNKNOWN_COMMAND = _("I do not know that command. Just write to me in your own words.")
+STATS = _(
     "Today ({date}): {active_users} active users, {new_users} new, {messages} messages.\n"
     "LLM: {tokens} tokens, cost ${cost}. Revenue ${revenue}, margin ${margin}."
 )
-PROGRESS_SAVED = (
+PROGRESS_SAVED = _(
     "Temporary technical problems on our side. Your progress is saved: write again in a little while "
     "and we will continue where we stopped."
 )
-TOPUP_NEEDED = (
+TOPUP_NEEDED = _(
     "Your balance is {balance} {unit}; an answer may cost up to {needed} {unit}. "
     "Top up to continue, and I will answer your next message."
 )
-VOICE_TOO_LONG = (
+VOICE_TOO_LONG = _(
     "That voice message is longer than I can listen to: up to {limit} minutes, please. "
     "Send a shorter one, or write to me."
 )
-VOICE_NOT_HEARD = "I could not make out any words in that voice message. Could you say it again, or write to me?"
+VOICE_NOT_HEARD = _("I could not make out any words in that voice message. Could you say it again, or write to me?")
+
+LANGUAGE_CHOOSE = _("Choose the language I speak to you in:")
+LANGUAGE_SET = _("Done: from now on I speak English with you.")
+
+# The model's instructions: appended to the persona's system prompt, in English, for a user whose language
+# is not the default one (an English-speaking model mirrors the user's language by itself).
+ANSWER_IN_LANGUAGE = "The user's language is {language}: answer in {language}, unless they write in another language."
+
+# The commands shown in Telegram's menu (setMyCommands), per language.
+COMMAND_DESCRIPTIONS = {
+    "start": pgettext_lazy("command", "Start talking"),
+    "new": pgettext_lazy("command", "Start a new conversation"),
+    "balance": pgettext_lazy("command", "Your balance and latest operations"),
+    "buy": pgettext_lazy("command", "Top up the balance"),
+    "journey": pgettext_lazy("command", "Where you are on the hero's journey"),
+    "language": pgettext_lazy("command", "Choose the language"),
+}

@@ -16,6 +16,9 @@ class TelegramUser(models.Model):
     first_name = models.CharField(max_length=128, blank=True)
     last_name = models.CharField(max_length=128, blank=True)
     language_code = models.CharField(max_length=16, blank=True)
+    bot_language = models.CharField(
+        max_length=8, blank=True, help_text="Chosen with /language (settings.LANGUAGES); empty: by language_code"
+    )
     is_premium = models.BooleanField(default=False)
     registration_date = models.DateTimeField(default=timezone.now, db_index=True)
     last_seen_date = models.DateTimeField(default=timezone.now, db_index=True)

@@ -157,6 +157,13 @@ CELERY_TASK_ROUTES = {
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
+# The languages the bot speaks (catalogues in locale/<code>/LC_MESSAGES); a user chooses one with /language.
+LANGUAGES = [("en", "English"), ("ru", "Русский")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Telegram's language_code (its part before "-") → the bot's language, for users who did not choose one.
+BOT_LANGUAGE_BY_TELEGRAM_CODE = {"ru": "ru", "uk": "ru", "be": "ru", "kk": "ru", "en": "en"}
+# Everyone else's.
+BOT_DEFAULT_LANGUAGE = "en"
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"

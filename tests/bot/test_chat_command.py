@@ -25,7 +25,7 @@ def _chat(*args: str) -> str:
 
 def test_chat_says_start_and_hello_through_the_inbox(reference_data, bot_api):
     output = _chat("--say", "/start", "--say", "hello")
-    assert "you › /start\nbot › Hello, Tester!" in output
+    assert "you › /start\nbot › Здравствуйте, Tester!" in output, "the test user speaks Russian unless told"
     assert "you › hello\n" in output
     assert f"bot › {OFFLINE_ANSWER}" in output
     user = TelegramUser.objects.get(pk=DEFAULT_USER_ID)
@@ -38,7 +38,7 @@ def test_chat_says_start_and_hello_through_the_inbox(reference_data, bot_api):
 
 def test_a_new_users_first_message_starts_with_start(reference_data):
     output = _chat("--say", "hi there", "--user-id", str(TEST_USER_IDS.start + 7), "--first-name", "Ann")
-    assert output.index("you › /start") < output.index("bot › Hello, Ann!") < output.index("you › hi there")
+    assert output.index("you › /start") < output.index("bot › Здравствуйте, Ann!") < output.index("you › hi there")
     assert TelegramUser.objects.get(pk=TEST_USER_IDS.start + 7).source == SOURCE
 
 
@@ -50,10 +50,11 @@ def test_chat_prints_the_models_answer(llm_api):
 
 
 def test_keyboards_are_numbered_and_buttons_pressed(reference_data):
-    output = _chat("--say", "/start", "--say", "hello", "--say", "/new")
+    output = _chat("--say", "/start", "--say", "hello", "--say", "/new", "--language", "en")
     assert f"bot › {NEW_SESSION_CONFIRM}\n      [1] Yes, start anew\n      [2] No, continue" in output
-    output = _chat("--say", "/balance")
+    output = _chat("--say", "/balance", "--language", "en")
     assert "      [1] Top up" in output
+    assert "      [1] Пополнить" in _chat("--say", "/balance")
 
 
 def _shown(seen):
@@ -64,7 +65,7 @@ def _shown(seen):
 def test_pressing_a_button_answers_the_callback(reference_data):
     from apps.bot.trying import Chat, TestUser
 
-    chat = Chat(TestUser())
+    chat = Chat(TestUser(language="en"))
     chat.say("/start")
     chat.say("/buy")
     assert chat.buttons and chat.buttons[0]["callback_data"].startswith("buy:")

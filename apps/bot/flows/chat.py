@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from apps.analytics.catalogue import Events
 from apps.analytics.services import track
@@ -16,11 +16,11 @@ from apps.billing.services import (
     billing_settle,
     charge_estimate,
     charge_for_usage,
-    credits_text,
     is_billable,
 )
 from apps.bot import keyboards, static_text
 from apps.bot.formatting import split_message
+from apps.bot.language import amount_text, credits_unit, language_name_in_english
 from apps.bot.replies import Answer, reply_store
 from apps.journey.services import analysis_due
 from apps.journey.tasks import refresh_journey
@@ -74,7 +74,7 @@ def chat_turn(
     persona = active_persona()
     model = persona.model or settings.OPENAI_MODEL
     messages = [
-        {"role": "system", "content": persona.system_prompt},
+        {"role": "system", "content": _system_prompt(persona.system_prompt)},
         *session_recent_turns(session),
         {"role": "user", "content": text},
     ]
@@ -91,9 +91,9 @@ def chat_turn(
                 origin,
                 ChatReply(
                     text=static_text.TOPUP_NEEDED.format(
-                        balance=credits_text(refused.balance),
-                        needed=credits_text(refused.needed),
-                        unit=settings.BILLING_UNIT,
+                        balance=amount_text(refused.balance, places=4),
+                        needed=amount_text(refused.needed, places=4),
+                        unit=credits_unit(refused.balance),
                     ),
                     answered=False,
                     offer_topup=True,
@@ -126,7 +126,7 @@ def chat_turn(
             user_id=user_id,
             properties={"error_type": error.status, "where": "chat", "model": error.model},
         )
-        return _answered(origin, ChatReply(text=static_text.PROGRESS_SAVED, answered=False))
+        return _answered(origin, ChatReply(text=str(static_text.PROGRESS_SAVED), answered=False))
     reply = ChatReply(text=completion.text, answered=True)
     with transaction.atomic():  # charged, remembered and stored to be sent: together or not at all
         if reserve is not None:
@@ -150,6 +150,19 @@ def chat_turn(
         },
     )
     return reply
+
+
+def _system_prompt(prompt: str) -> str:
+    """The persona's prompt, and the user's language (the one active for the update) unless it is the default:
+    English is also every untranslated language's, and the model mirrors those by itself."""
+    try:
+        language = translation.get_supported_language_variant(translation.get_language() or "")
+    except LookupError:
+        return prompt
+    if language == settings.BOT_DEFAULT_LANGUAGE:
+        return prompt
+    name = language_name_in_english(language)
+    return f"{prompt}\n\n{static_text.ANSWER_IN_LANGUAGE.format(language=name)}"
 
 
 def _turn(role: str, content: str, origin: _Update | None) -> dict:

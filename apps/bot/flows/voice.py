@@ -70,7 +70,7 @@ def voice_turn(
             return transcribed
         stored = transcribed
     if not stored.text:
-        reply = _answered(origin, ChatReply(text=static_text.VOICE_NOT_HEARD, answered=False))
+        reply = _answered(origin, ChatReply(text=str(static_text.VOICE_NOT_HEARD), answered=False))
     else:
         reply = chat_turn(
             user_id=user_id,
@@ -119,7 +119,7 @@ def _transcribe(
             user_id=user_id,
             properties={"error_type": error.status, "where": "transcription", "model": error.model},
         )
-        return _answered(origin, ChatReply(text=static_text.PROGRESS_SAVED, answered=False))
+        return _answered(origin, ChatReply(text=str(static_text.PROGRESS_SAVED), answered=False))
     with transaction.atomic():  # charged and remembered together: a redelivery finds both or neither
         if reserve is not None:
             charge = charge_for_audio(

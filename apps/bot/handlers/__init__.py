@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from . import admin, billing, chat, contact, errors, journey, membership, start, voice
+from . import admin, billing, chat, contact, errors, journey, language, membership, start, voice
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
@@ -27,10 +27,12 @@ def register_handlers(application: Application) -> None:
         ("balance", billing.balance),
         ("journey", journey.journey),
         ("stats", admin.stats),
+        ("language", language.choose_language),
     ]:
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
     application.add_handler(CallbackQueryHandler(chat.new_session_answer, pattern=r"^session:new:"))
     application.add_handler(CallbackQueryHandler(billing.buy_choice, pattern=r"^buy:"))
+    application.add_handler(CallbackQueryHandler(language.language_chosen, pattern=r"^language:"))
     application.add_handler(PreCheckoutQueryHandler(billing.pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, billing.successful_payment))
     application.add_handler(

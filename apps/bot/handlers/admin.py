@@ -15,7 +15,7 @@ async def stats(update: Update, context: BotContext) -> None:
 
     def figures() -> Answer:
         if not allowed:
-            return Answer([static_text.UNKNOWN_COMMAND])
+            return Answer([str(static_text.UNKNOWN_COMMAND)])
         return Answer([static_text.STATS.format(**today_figures())])
 
     await answer(update, context, figures)

@@ -1,5 +1,4 @@
 from asgiref.sync import sync_to_async
-from django.conf import settings
 from telegram import Update
 
 from apps.billing.models import OperationType
@@ -17,6 +16,7 @@ from apps.billing.services import (
 from apps.bot import keyboards, static_text
 from apps.bot.context import BotContext
 from apps.bot.keyboards import BUY_MENU, BUY_PREFIX
+from apps.bot.language import amount_text, credits_phrase, credits_unit
 from apps.bot.models import ReplyKind
 from apps.bot.replies import Answer
 
@@ -30,12 +30,17 @@ async def buy(update: Update, context: BotContext) -> None:
 def _packages_offer() -> Answer:
     packages = active_packages()
     if not packages:
-        return Answer([static_text.NO_PACKAGES])
+        return Answer([str(static_text.NO_PACKAGES)])
     offers = [
-        [(f"{p.title}: {credits_text(p.credits)} {settings.BILLING_UNIT} for {p.stars} ⭐", f"{BUY_PREFIX}{p.pk}")]
+        [
+            (
+                static_text.PACKAGE_OFFER.format(title=p.title, credits=credits_phrase(p.credits), stars=p.stars),
+                f"{BUY_PREFIX}{p.pk}",
+            )
+        ]
         for p in packages
     ]
-    return Answer([static_text.CHOOSE_PACKAGE], keyboards.buttons(offers))
+    return Answer([str(static_text.CHOOSE_PACKAGE)], keyboards.buttons(offers))
 
 
 async def buy_choice(update: Update, context: BotContext) -> None:
@@ -48,10 +53,10 @@ async def buy_choice(update: Update, context: BotContext) -> None:
     def invoice() -> Answer:
         package = package_for_sale(query.data.removeprefix(BUY_PREFIX))
         if package is None:
-            return Answer([static_text.NO_PACKAGES])
+            return Answer([str(static_text.NO_PACKAGES)])
         fields = {
             "title": package.title,
-            "description": f"{credits_text(package.credits)} {settings.BILLING_UNIT}",
+            "description": static_text.INVOICE_DESCRIPTION.format(credits=credits_phrase(package.credits)),
             "payload": invoice_payload(package=package, user_id=query.from_user.id),
             "currency": STARS_CURRENCY,
             "prices": [[package.title, package.stars]],
@@ -93,7 +98,7 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     balance = await sync_to_async(get_user_balance)(update.effective_user.id)
     await update.effective_message.reply_text(
         static_text.PAYMENT_THANKS.format(
-            credits=credits_text(payment.credits), balance=credits_text(balance), unit=settings.BILLING_UNIT
+            credits=amount_text(payment.credits), balance=amount_text(balance), unit=credits_unit(balance)
         ),
         do_quote=False,
     )
@@ -105,7 +110,7 @@ async def balance(update: Update, context: BotContext) -> None:
 
     def statement() -> Answer:
         amount = get_user_balance(user_id)
-        lines = [static_text.BALANCE.format(balance=credits_text(amount), unit=settings.BILLING_UNIT)]
+        lines = [static_text.BALANCE.format(balance=amount_text(amount), unit=credits_unit(amount))]
         for op in get_user_operations(user_id, limit=5):
             sign = "+" if op.amount > 0 else ""
             label = OperationType(op.type).label

@@ -66,8 +66,8 @@ async def new_session(update: Update, context: BotContext) -> None:
     def start_or_ask() -> Answer:
         if active_session(user_id) is None:
             session_get_or_create(user_id)
-            return Answer([static_text.NEW_SESSION_STARTED])
-        return Answer([static_text.NEW_SESSION_CONFIRM], keyboards.new_session_confirm())
+            return Answer([str(static_text.NEW_SESSION_STARTED)])
+        return Answer([str(static_text.NEW_SESSION_CONFIRM)], keyboards.new_session_confirm())
 
     await answer(update, context, start_or_ask)
 
@@ -79,11 +79,11 @@ async def new_session_answer(update: Update, context: BotContext) -> None:
 
     def decide() -> Answer:
         if query.data != NEW_CONFIRM:
-            return Answer([static_text.NEW_SESSION_KEPT], kind=ReplyKind.EDIT)
+            return Answer([str(static_text.NEW_SESSION_KEPT)], kind=ReplyKind.EDIT)
         session = active_session(user_id)
         if session is not None:
             session_finish(session.pk)
         session_get_or_create(user_id)
-        return Answer([static_text.NEW_SESSION_STARTED], kind=ReplyKind.EDIT)
+        return Answer([str(static_text.NEW_SESSION_STARTED)], kind=ReplyKind.EDIT)
 
     await answer(update, context, decide)

@@ -15,13 +15,13 @@ async def journey(update: Update, context: BotContext) -> None:
     def where() -> Answer:
         stage = user_journey_stage(update.effective_user.id)
         if not stage:
-            return Answer([static_text.JOURNEY_UNKNOWN])
+            return Answer([str(static_text.JOURNEY_UNKNOWN)])
         return Answer(
             [
                 static_text.JOURNEY_STAGE.format(
                     number=JourneyStage.position(stage) + 1,
                     total=len(JourneyStage.values),
-                    stage=JourneyStage(stage).label,
+                    stage=static_text.JOURNEY_STAGES.get(stage, JourneyStage(stage).label),
                 )
             ]
         )

@@ -6,6 +6,7 @@ from telegram.error import TelegramError
 
 from apps.bot import runtime
 from apps.bot.application import ALLOWED_UPDATES
+from apps.bot.menu import register_commands
 from apps.bot.services import inbox_flush_enqueued, inbox_receive
 
 logger = logging.getLogger(__name__)
@@ -21,6 +22,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, timeout: int, once: bool, **options: object) -> None:
         # getUpdates is refused while a webhook is set.
         runtime.run(lambda application: application.bot.delete_webhook())
+        runtime.run(lambda application: register_commands(application.bot))
         self.stdout.write("polling for updates; Ctrl+C stops")
         offset: int | None = None
         while True:

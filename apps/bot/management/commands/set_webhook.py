@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from apps.bot import runtime
 from apps.bot.application import ALLOWED_UPDATES
+from apps.bot.menu import register_commands
 
 
 class Command(BaseCommand):
@@ -38,3 +39,5 @@ class Command(BaseCommand):
             )
         )
         self.stdout.write(self.style.SUCCESS(f"webhook set to {url} for {', '.join(types)}"))
+        runtime.run(lambda application: register_commands(application.bot))
+        self.stdout.write("commands registered for the menu, per language")
