@@ -2,15 +2,21 @@
 the reply is sent part by part, each part marked sent once Telegram confirms it. A redelivered update
 (processing is at least once) sends what is left of the stored reply and does nothing else again."""
 
-from collections.abc import Callable
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from telegram import CallbackQuery, InlineKeyboardMarkup, LabeledPrice, Update
+from telegram.constants import ChatAction
 from telegram.error import BadRequest
 
 from apps.bot.context import BotContext
 from apps.bot.models import Reply, ReplyKind
-from apps.bot.replies import Answer, reply_once, reply_sent
+from apps.bot.replies import Answer, reply_find, reply_once, reply_sent
+
+from .preview import Preview
 
 
 async def answer(update: Update, context: BotContext, produce: Callable[[], Answer | None]) -> None:
@@ -76,3 +82,39 @@ async def acknowledge(query: CallbackQuery) -> None:
         await query.answer()
     except BadRequest:
         pass
+
+
+_TYPING_EVERY = 4.0  # Telegram shows "typing…" for about 5 seconds
+
+
+async def _keep_typing(update: Update, context: BotContext) -> None:
+    while True:
+        await context.bot.send_chat_action(update.effective_chat.id, ChatAction.TYPING)
+        await asyncio.sleep(_TYPING_EVERY)
+
+
+async def answer_live(
+    update: Update, context: BotContext, turn: Callable[[Callable[[str], None] | None], Awaitable[object]]
+) -> None:
+    """A model's answer to the update, once: the first time, `turn(on_text)` runs the use case (which
+    stores its reply with its charge) while the user sees "typing…" and, when streaming, the answer so far
+    (apps.bot.handlers.preview); then the stored reply is sent. A redelivered update neither asks nor
+    streams again: it only sends what Telegram has not confirmed."""
+    reply = await sync_to_async(reply_find)(update.update_id)
+    preview = None
+    if reply is None:
+        chat = update.effective_chat
+        typing = asyncio.create_task(_keep_typing(update, context))
+        try:
+            if settings.LLM_STREAMING:
+                preview = Preview(context.bot, chat_id=chat.id, chat_type=chat.type, draft_id=update.update_id % 2**31)
+            await turn(preview.push if preview is not None else None)
+        finally:
+            typing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await typing
+            if preview is not None:
+                await preview.close()
+        reply = await sync_to_async(reply_find)(update.update_id)
+    in_place = (preview.message_id, preview.shown) if preview is not None and preview.message_id else None
+    await deliver(update, context, reply, in_place=in_place)
