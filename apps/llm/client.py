@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import openai
 from django.conf import settings
+from django.utils.translation import ngettext
 
 from apps.core.ratelimit import RateLimiter
 
@@ -242,11 +243,13 @@ def transcribe(audio: bytes, *, filename: str, model: str, audio_seconds: int) -
 
 def _offline_transcript(audio_seconds: int) -> Transcript:
     """Without OPENAI_API_KEY: a labelled demo transcript, so that a voice note goes the whole way."""
+    text = ngettext(
+        "[Demo transcript: no speech model is configured (set OPENAI_API_KEY).] A voice note of {seconds} second.",
+        "[Demo transcript: no speech model is configured (set OPENAI_API_KEY).] A voice note of {seconds} seconds.",
+        audio_seconds,
+    ).format(seconds=audio_seconds)
     return Transcript(
-        text=(
-            f"[Demo transcript: no speech model is configured (set OPENAI_API_KEY).] "
-            f"A voice note of {audio_seconds} seconds."
-        ),
+        text=text,
         provider=OFFLINE_PROVIDER,
         model=OFFLINE_MODEL,
         audio_seconds=audio_seconds,
@@ -389,10 +392,14 @@ def _offline_completion(messages: list[dict[str, str]], on_text: OnText | None =
     (to `on_text`) in a few pieces."""
     started = time.monotonic()
     last = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
-    text = (
+    # In the language of the update being answered (the bot activates the user's), like a model told to.
+    text = ngettext(
         "[Demo reply: no LLM is configured (set OPENAI_API_KEY).] "
-        f"You wrote {len(last)} characters; with a model connected, it would answer here."
-    )
+        "You wrote {count} character; with a model connected, it would answer here.",
+        "[Demo reply: no LLM is configured (set OPENAI_API_KEY).] "
+        "You wrote {count} characters; with a model connected, it would answer here.",
+        len(last),
+    ).format(count=len(last))
     first_token_ms = None
     if on_text is not None:
         words = text.split(" ")
