@@ -1,11 +1,14 @@
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 
 from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.functions import Coalesce, TruncDate
+from django.utils import timezone
 
-from apps.llm.models import LLMRequest
+from apps.llm.models import LLMRequest, RequestType
 from apps.users.models import TelegramUser
 
 from .models import Balance, CreditPackage, Operation, OperationType, Payment
@@ -130,3 +133,73 @@ def journey_stage_distribution() -> list[dict]:
         }
         for row in rows
     ]
+
+
+class StatementKind(StrEnum):
+    TOPUP = "topup"
+    ANSWERS = "answers"
+    REFUND = "refund"  # a payment refunded: its Stars back to the user, its credits taken back
+    REFUND_UNDONE = "refund_undone"  # a refund Telegram did not make: the credits given back
+    BONUS = "bonus"
+    ADJUSTMENT = "adjustment"
+
+
+@dataclass(frozen=True)
+class StatementEntry:
+    """One line of a user's statement: an operation as the user knows it, or the answers charged in a row
+    on one day (`answers` of them; `heard`: voice messages transcribed, charged with them)."""
+
+    kind: StatementKind
+    amount: Decimal  # signed, summed over the entry's operations
+    at: datetime  # its latest operation's
+    answers: int = 0
+    heard: int = 0
+    stars: int | None = None  # top-ups and refunds: the Stars paid, when known
+
+
+# A hold (reserve) is taken before an answer and given back (release) when it is settled: bookkeeping of
+# ours, not something the user did or paid.
+_NOT_SHOWN_TO_USERS = (OperationType.RESERVE, OperationType.RELEASE)
+_STATEMENT_KINDS = {
+    OperationType.PAYMENT: StatementKind.TOPUP,
+    OperationType.BONUS: StatementKind.BONUS,
+    OperationType.ADJUSTMENT: StatementKind.ADJUSTMENT,
+}
+
+
+def _statement_kind(type_: int, amount: Decimal) -> StatementKind:
+    if type_ == OperationType.REFUND:
+        return StatementKind.REFUND if amount < 0 else StatementKind.REFUND_UNDONE
+    return _STATEMENT_KINDS[type_]
+
+
+def user_statement(user_id: int, *, limit: int = 5) -> list[StatementEntry]:
+    """The user's latest operations as they understand them, newest first, at most `limit` entries: top-ups
+    (with the Stars paid), answers charged, refunds, bonuses, adjustments; never the holds. Answers charged
+    in a row (no other operation between them) on one day are one entry."""
+    rows = (
+        Operation.objects.filter(user_id=user_id)
+        .exclude(type__in=_NOT_SHOWN_TO_USERS)
+        .order_by("-id")
+        .values_list("type", "amount", "created_at", "payment__stars", "llm_request__request_type")
+    )
+    entries: list[StatementEntry] = []
+    for type_, amount, at, stars, request_type in rows.iterator(chunk_size=100):
+        heard = int(request_type == RequestType.TRANSCRIPTION)
+        last = entries[-1] if entries else None
+        if (
+            type_ == OperationType.GENERATION
+            and last is not None
+            and last.kind == StatementKind.ANSWERS
+            and timezone.localdate(last.at) == timezone.localdate(at)
+        ):
+            entries[-1] = replace(
+                last, amount=last.amount + amount, answers=last.answers + 1 - heard, heard=last.heard + heard
+            )
+        elif len(entries) == limit:
+            break
+        elif type_ == OperationType.GENERATION:
+            entries.append(StatementEntry(StatementKind.ANSWERS, amount, at, answers=1 - heard, heard=heard))
+        else:
+            entries.append(StatementEntry(_statement_kind(type_, amount), amount, at, stars=stars))
+    return entries
