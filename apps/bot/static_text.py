@@ -56,6 +56,34 @@ INVOICE_DESCRIPTION = _("{credits} for your balance")
 NO_PACKAGES = _("Top-ups are not available right now. Please try again later.")
 PAYMENT_THANKS = _("Thank you! {credits} {unit} added. Your balance: {balance} {unit}.")
 BALANCE = _("Your balance: {balance} {unit}. Latest operations:")
+BALANCE_EMPTY = _("Your balance: {balance} {unit}. No operations yet.")
+# /balance's lines, an operation as the user knows it each (apps.billing.selectors.user_statement):
+# "Today at 14:05 — top-up for 50 ⭐: +100 credits", "Yesterday — 12 answers: −3.4 credits".
+STATEMENT_LINE = _("{when} — {what}: {amount}")
+STATEMENT_DAY_AT = _("{day} at {time}")
+TODAY = pgettext_lazy("day", "today")
+YESTERDAY = pgettext_lazy("day", "yesterday")
+STATEMENT_TOPUP = pgettext_lazy("operation", "top-up")
+STATEMENT_TOPUP_STARS = pgettext_lazy("operation", "top-up for {stars} ⭐")
+STATEMENT_REFUND = pgettext_lazy("operation", "payment refunded")
+STATEMENT_REFUND_STARS = pgettext_lazy("operation", "refund of {stars} ⭐")
+STATEMENT_REFUND_UNDONE = pgettext_lazy("operation", "refund cancelled")
+STATEMENT_BONUS = pgettext_lazy("operation", "bonus")
+STATEMENT_ADJUSTMENT = pgettext_lazy("operation", "balance adjustment")
+
+
+def answers_charged(count: int) -> str:
+    """12 answers, 12 ответов: a plural, read with ngettext."""
+    return translation.ngettext("{count} answer", "{count} answers", count).format(count=count)
+
+
+def voice_messages_transcribed(count: int) -> str:
+    """Voice messages heard (and charged for) that got no answer."""
+    return translation.ngettext(
+        "{count} voice message transcribed", "{count} voice messages transcribed", count
+    ).format(count=count)
+
+
 JOURNEY_UNKNOWN = _("Your journey has not been read yet: talk with me a little, and finish a conversation with /new.")
 JOURNEY_STAGE = _("You are at stage {number} of {total} of the hero's journey: {stage}.")
 # apps.journey.models.JourneyStage, as the user reads it.
@@ -73,7 +101,13 @@ JOURNEY_STAGES = {
     "resurrection": pgettext_lazy("journey stage", "Resurrection"),
     "return_with_the_elixir": pgettext_lazy("journey stage", "Return with the elixir"),
 }
-UNKNOWN_COMMAND = _("I do not know that command. Just write to me in your own words.")
+UNKNOWN_COMMAND = _("I do not know that command. Just write to me in your own words, or see /help for what I can do.")
+HELP = _(
+    "I am your AI companion: write to me about anything on your mind, in text or in a voice message, and I will "
+    "answer. Answers are paid for with credits from your balance.\n\n"
+    "Commands:\n{commands}\n\n"
+    "Your balance: {balance}. To top up, press the button below or send /buy; you pay with Telegram Stars."
+)
 STATS = _(
     "Today ({date}): {active_users} active users, {new_users} new, {messages} messages.\n"
     "LLM: {tokens} tokens, cost ${cost}. Revenue ${revenue}, margin ${margin}."
@@ -107,4 +141,5 @@ COMMAND_DESCRIPTIONS = {
     "buy": pgettext_lazy("command", "Top up the balance"),
     "journey": pgettext_lazy("command", "Where you are on the hero's journey"),
     "language": pgettext_lazy("command", "Choose the language"),
+    "help": pgettext_lazy("command", "What I can do, and your balance"),
 }

@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from . import admin, billing, chat, contact, errors, journey, language, membership, start, voice
+from . import admin, billing, chat, contact, errors, help, journey, language, membership, start, voice
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
@@ -28,8 +28,13 @@ def register_handlers(application: Application) -> None:
         ("journey", journey.journey),
         ("stats", admin.stats),
         ("language", language.choose_language),
+        ("help", help.help_command),
     ]:
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
+    # After every command's handler: in a group, only the first handler that takes an update runs.
+    application.add_handler(
+        MessageHandler(NEW_MESSAGES & filters.COMMAND & filters.ChatType.PRIVATE, help.unknown_command)
+    )
     application.add_handler(CallbackQueryHandler(chat.new_session_answer, pattern=r"^session:new:"))
     application.add_handler(CallbackQueryHandler(billing.buy_choice, pattern=r"^buy:"))
     application.add_handler(CallbackQueryHandler(language.language_chosen, pattern=r"^language:"))

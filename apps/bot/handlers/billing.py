@@ -1,13 +1,10 @@
 from asgiref.sync import sync_to_async
 from telegram import Update
 
-from apps.billing.models import OperationType
 from apps.billing.selectors import active_packages, package_for_sale
 from apps.billing.services import (
     STARS_CURRENCY,
-    credits_text,
     get_user_balance,
-    get_user_operations,
     invoice_payload,
     payment_problem,
     payment_record,
@@ -15,6 +12,7 @@ from apps.billing.services import (
 )
 from apps.bot import keyboards, static_text
 from apps.bot.context import BotContext
+from apps.bot.flows.account import balance_statement
 from apps.bot.keyboards import BUY_MENU, BUY_PREFIX
 from apps.bot.language import amount_text, credits_phrase, credits_unit
 from apps.bot.models import ReplyKind
@@ -107,14 +105,4 @@ async def successful_payment(update: Update, context: BotContext) -> None:
 
 async def balance(update: Update, context: BotContext) -> None:
     user_id = update.effective_user.id
-
-    def statement() -> Answer:
-        amount = get_user_balance(user_id)
-        lines = [static_text.BALANCE.format(balance=amount_text(amount), unit=credits_unit(amount))]
-        for op in get_user_operations(user_id, limit=5):
-            sign = "+" if op.amount > 0 else ""
-            label = OperationType(op.type).label
-            lines.append(f"{op.created_at:%d.%m %H:%M}  {label}  {sign}{credits_text(op.amount)}")
-        return Answer(["\n".join(lines)], keyboards.topup())
-
-    await answer(update, context, statement)
+    await answer(update, context, lambda: balance_statement(user_id))
