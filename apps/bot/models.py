@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -84,3 +85,29 @@ class VoiceTranscript(models.Model):
 
     def __str__(self) -> str:
         return f"transcript of update {self.update_id}"
+
+
+class BotText(models.Model):
+    """What staff wrote for one of the bot's texts (apps.bot.static_text, by its key) in one language, used
+    instead of the code's text; empty: the code's text. The admin lists a row for every key and language."""
+
+    key = models.CharField(max_length=100)
+    language = models.CharField(max_length=10)
+    text = models.TextField("override", blank=True)
+    updated_at = models.DateTimeField("edited", null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name="edited by",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = "bot text"
+        ordering = ["key", "language"]
+        constraints = [models.UniqueConstraint(fields=["key", "language"], name="bottext_key_language")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.language})"

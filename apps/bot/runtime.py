@@ -20,6 +20,7 @@ from django.utils import translation
 from telegram import Update
 from telegram.ext import Application
 
+from . import overrides
 from .handler_errors import collected
 
 T = TypeVar("T")
@@ -107,6 +108,8 @@ def using(other: Runtime) -> Iterator[None]:
 def run(make: Callable[[Application], Coroutine[Any, Any, T]], timeout: float | None = None) -> T:
     """Run `make(application)` on the bot loop and wait for its result (sync callers only)."""
     runtime = getattr(_local, "runtime", None) or _current()
+    # Staff's texts as saved now, read here: the handlers on the loop must not query (apps.bot.overrides).
+    overrides.refresh()
 
     async def with_application() -> T:
         return await make(await runtime.application())

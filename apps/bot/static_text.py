@@ -6,11 +6,16 @@ for an update: apps.bot.language). `{placeholders}` are str.format fields and st
 translation. Send and store `str(text)` or `text.format(...)`. `_` and `pgettext_lazy` are the names
 makemessages extracts texts by."""
 
+from functools import cache
+
 from django.utils import translation
+
+from . import overrides
 
 
 class Text(str):
-    """An English text, read in the active language."""
+    """An English text, read in the active language: what staff wrote for that language in the admin
+    (apps.bot.overrides), else its translation. Its key there is its name in this module (`key`)."""
 
     context: str | None
 
@@ -19,7 +24,17 @@ class Text(str):
         text.context = context
         return text
 
+    @property
+    def key(self) -> str:
+        """WELCOME_NEW; JOURNEY_STAGES.ordeal for an entry of a dict of texts."""
+        return _keys().get(id(self), "")
+
     def __str__(self) -> str:
+        override = overrides.override(self.key, translation.get_language())
+        return self.default() if override is None else override
+
+    def default(self) -> str:
+        """The code's text in the active language, whatever staff wrote."""
         message = str.__str__(self)
         if self.context is None:
             return translation.gettext(message)
@@ -38,6 +53,22 @@ def _(message: str) -> Text:
 
 def pgettext_lazy(context: str, message: str) -> Text:
     return Text(message, context)
+
+
+def catalogue() -> dict[str, Text]:
+    """Every text of this module by its key (the model's instructions, a plain str, are none of them)."""
+    found: dict[str, Text] = {}
+    for name, value in list(globals().items()):
+        if isinstance(value, Text):
+            found[name] = value
+        elif isinstance(value, dict):
+            found.update({f"{name}.{entry}": text for entry, text in value.items() if isinstance(text, Text)})
+    return found
+
+
+@cache
+def _keys() -> dict[int, str]:
+    return {id(text): key for key, text in catalogue().items()}
 
 
 WELCOME_NEW = _(
