@@ -1,3 +1,4 @@
-"""The bot's admin pages: the inbox, and the user page that gathers every domain's records of a user."""
+"""The bot's admin pages: the inbox, the user page that gathers every domain's records of a user, and the bot's
+texts staff can edit."""
 
-from . import inbox, users  # noqa: F401  registered on import
+from . import inbox, texts, users  # noqa: F401  registered on import
