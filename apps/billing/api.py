@@ -1,4 +1,7 @@
+import csv
+
 from django.conf import settings
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework.generics import ListAPIView
@@ -14,7 +17,8 @@ from apps.users.models import TelegramUser
 from . import selectors
 from .filters import OperationFilter
 from .models import Operation
-from .serializers import BalanceOutput, OperationOutput
+from .revenue import GROUPINGS, revenue_rows
+from .serializers import BalanceOutput, CostsRowOutput, OperationOutput
 from .services import get_user_balance
 
 
@@ -53,12 +57,28 @@ class UserBalanceView(APIView):
 
 
 class LLMCostsView(APIView):
+    """Requests, tokens, cash and earned revenue, LLM cost (background apart) and margin per group;
+    `?format=csv` gives the same rows as a spreadsheet."""
+
     reads = ("llm.view_llmrequest", "billing.view_operation")
 
-    @extend_schema(parameters=[CostsInput], responses=ROWS, summary="Requests, tokens, cost, revenue and margin")
-    def get(self, request: Request) -> Response:
+    @extend_schema(
+        parameters=[CostsInput],
+        responses=CostsRowOutput(many=True),
+        summary="Requests, tokens, cash and earned revenue, LLM cost and margin",
+    )
+    def get(self, request: Request) -> Response | HttpResponse:
         params = query_params(CostsInput, request)
-        return Response(selectors.llm_costs(params["start"], params["end"], params["group_by"]))
+        rows = revenue_rows(params["start"], params["end"], GROUPINGS[params["group_by"]])
+        data = CostsRowOutput(rows, many=True).data
+        if request.query_params.get("format") != "csv":
+            return Response(data)
+        response = HttpResponse(content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="llm-costs-by-{params["group_by"]}.csv"'
+        writer = csv.writer(response)
+        writer.writerow(CostsRowOutput().fields)
+        writer.writerows([("" if value is None else value) for value in row.values()] for row in data)
+        return response
 
 
 class JourneyStagesView(APIView):

@@ -3,20 +3,13 @@ from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from django.conf import settings
 from django.db.models import Count, Exists, OuterRef, Q, Sum
-from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
-from apps.llm.models import LLMRequest, RequestType
+from apps.llm.models import RequestType
 from apps.users.models import TelegramUser
 
 from .models import Balance, CreditPackage, Operation, OperationType, Payment
-
-
-def margin(revenue: Decimal, llm_cost: Decimal) -> Decimal:
-    """What is left of revenue once the providers are paid: the one definition of margin."""
-    return revenue - llm_cost
 
 
 def active_packages() -> list[CreditPackage]:
@@ -41,78 +34,6 @@ def ledger_mismatches() -> tuple[int, list[dict]]:
         if balances.get(user_id, Decimal(0)) != sums.get(user_id, Decimal(0))
     ]
     return len(users), mismatches
-
-
-def user_economics(user_id: int) -> dict[str, Decimal]:
-    """Revenue (Stars paid, less refunds, in USD), LLM cost (USD) and the margin, for one user."""
-    stars = Payment.objects.filter(user_id=user_id, status="paid").aggregate(s=Sum("stars"))["s"] or 0
-    revenue = (Decimal(stars) * settings.STARS_USD_RATE).quantize(Decimal("0.0001"))
-    cost = LLMRequest.objects.filter(user_id=user_id).aggregate(c=Sum("cost"))["c"] or Decimal(0)
-    charged = -(
-        Operation.objects.filter(user_id=user_id, type=OperationType.GENERATION).aggregate(a=Sum("amount"))["a"]
-        or Decimal(0)
-    )
-    return {
-        "stars": Decimal(stars),
-        "revenue_usd": revenue,
-        "llm_cost_usd": cost.quantize(Decimal("0.0001")),
-        "margin_usd": margin(revenue, cost).quantize(Decimal("0.0001")),
-        "credits_charged": charged,
-    }
-
-
-LLM_COST_GROUPS = {"day": "day", "model": "model", "provider": "provider", "user": "user_id"}
-
-
-def llm_costs(start: datetime, end: datetime, group_by: str = "day") -> list[dict]:
-    """Requests, tokens and provider cost, next to what users were charged (revenue) and the margin."""
-    key = LLM_COST_GROUPS[group_by]
-    requests = LLMRequest.objects.filter(created_at__gte=start, created_at__lt=end).annotate(
-        day=TruncDate("created_at")
-    )
-    rows = {
-        row[key]: row
-        for row in requests.values(key)
-        .annotate(
-            requests=Count("id"),
-            prompt_tokens=Coalesce(Sum("prompt_tokens"), 0),
-            completion_tokens=Coalesce(Sum("completion_tokens"), 0),
-            total_tokens=Coalesce(Sum("total_tokens"), 0),
-            cost=Coalesce(Sum("cost"), Decimal(0)),
-        )
-        .order_by()
-    }
-    prefixed = "llm_request__day" if key == "day" else f"llm_request__{key}"
-    charged = (
-        Operation.objects.filter(
-            type=OperationType.GENERATION, llm_request__created_at__gte=start, llm_request__created_at__lt=end
-        )
-        .annotate(llm_request__day=TruncDate("llm_request__created_at"))
-        .values(prefixed)
-        .annotate(credits=Sum("amount"))
-        .order_by()
-    )
-    credits = {row[prefixed]: -row["credits"] for row in charged}
-    result = []
-    for group in sorted(rows, key=lambda value: (value is None, str(value))):
-        row = rows[group]
-        exact = Decimal("0.00000001")
-        cost = row["cost"].quantize(exact)
-        revenue = (credits.get(group, Decimal(0)) * settings.BILLING_USD_PER_CREDIT).quantize(exact)
-        result.append(
-            {
-                "group": group,
-                "requests": row["requests"],
-                "prompt_tokens": row["prompt_tokens"],
-                "completion_tokens": row["completion_tokens"],
-                "total_tokens": row["total_tokens"],
-                "cost": cost,
-                "credits_charged": credits.get(group, Decimal(0)).quantize(Decimal("0.0001")),
-                "revenue": revenue,
-                "margin": margin(revenue, cost),
-            }
-        )
-    return result
 
 
 def journey_stage_distribution() -> list[dict]:

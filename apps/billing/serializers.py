@@ -27,3 +27,27 @@ class BalanceOutput(serializers.Serializer):
     user_id = serializers.IntegerField()
     balance = serializers.DecimalField(max_digits=14, decimal_places=4)
     unit = serializers.CharField(default=settings.BILLING_UNIT)
+
+
+def _money(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=20, decimal_places=8, help_text=f"USD: {help_text}")
+
+
+class CostsRowOutput(serializers.Serializer):
+    """One row of llm/costs/ (apps.billing.revenue defines each figure)."""
+
+    group = serializers.JSONField(help_text="the day, user id, model or provider; null: no user, or no model (cash)")
+    requests = serializers.IntegerField()
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    credits_charged = serializers.DecimalField(
+        max_digits=20, decimal_places=4, help_text="credits consumed, net of charges given back"
+    )
+    stars = serializers.IntegerField(help_text="Stars paid, net of refunds")
+    cash_revenue = _money("Stars paid × STARS_USD_RATE, net of refunds")
+    earned_revenue = _money("credits consumed, valued at what each user paid per credit (FIFO)")
+    llm_cost = _money("what providers charged, chat and background")
+    background_cost = _money("the part of llm_cost spent on profiles, journey analysis and transcription")
+    margin = _money("earned_revenue - llm_cost")
+    cost = _money("llm_cost, under the name it had first")

@@ -6,6 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -254,16 +255,22 @@ BILLING_UNIT = env("BILLING_UNIT", default="credits")
 BILLING_TRIAL_CREDITS = Decimal(env.str("BILLING_TRIAL_CREDITS", default="20"))
 # Free mode: nobody is charged (admins never are).
 BILLING_FREE_MODE = env.bool("BILLING_FREE_MODE", default=False)
-# For price plans with a markup, and to compare revenue with provider cost.
+# What a credit is worth: credits per USD. A plan with a markup charges provider cost × markup × this.
 BILLING_CREDITS_PER_USD = Decimal(env.str("BILLING_CREDITS_PER_USD", default="100"))
+# Stars paid are cash revenue at this rate; what a user paid per credit values what they spend (earned).
 STARS_USD_RATE = Decimal(env.str("STARS_USD_RATE", default="0.013"))
 # A refund: refundStarPayment unanswered after TELEGRAM_REFUND_TIMEOUT seconds leaves it pending (credits
 # held back) until Telegram's own transactions say; one they still do not show after BILLING_REFUND_GRACE
 # is undone (credits back).
 TELEGRAM_REFUND_TIMEOUT = env.float("TELEGRAM_REFUND_TIMEOUT", default=15.0)
 BILLING_REFUND_GRACE = timedelta(seconds=env.int("BILLING_REFUND_GRACE_SECONDS", default=600))
-# What a credit brings in when spent, for revenue and margin next to LLM cost.
-BILLING_USD_PER_CREDIT = Decimal(env.str("BILLING_USD_PER_CREDIT", default="0.0065"))
+# Removed: a second worth of a credit made a 1.5x markup read as a loss. Still set: refuse to start.
+if "BILLING_USD_PER_CREDIT" in os.environ:
+    raise ImproperlyConfigured(
+        "BILLING_USD_PER_CREDIT was removed: set what a credit is worth with BILLING_CREDITS_PER_USD "
+        "(credits per USD, 1 / BILLING_USD_PER_CREDIT); revenue is valued at what users paid "
+        "(README, Revenue and margin). Remove BILLING_USD_PER_CREDIT from the environment."
+    )
 DATABASE_BUDGET_BYTES = env.int("DATABASE_BUDGET_BYTES", default=1024**3)
 
 # --- Product --------------------------------------------------------------------------------

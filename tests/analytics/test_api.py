@@ -15,9 +15,11 @@ from rest_framework.test import APIClient
 
 from apps.analytics.catalogue import Events
 from apps.analytics.services import record_usage, track
-from apps.billing.services import add_to_balance, create_operation
+from apps.billing.models import Operation, OperationType
+from apps.billing.services import add_to_balance, create_operation, ledger_apply
 from apps.bot.models import InboxUpdate
 from apps.users.models import TelegramUser, UserActivityLog
+from tests.factories import PaymentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -238,9 +240,9 @@ def test_retention_cohorts_by_day(staff_api):
     assert cohort["rates"] == [1.0, 0.5, 0.5]
 
 
-def test_llm_costs_with_revenue_and_margin(staff_api, user, settings):
-    settings.BILLING_USD_PER_CREDIT = Decimal("0.01")
-    add_to_balance(1, Decimal("10"))
+def test_llm_costs_with_revenue_and_margin(staff_api, user):
+    PaymentFactory(user=user, stars=50, credits=Decimal(100))  # $0.65 at STARS_USD_RATE 0.013: $0.0065 a credit
+    Operation.objects.update(created_at=at(-1))
     for model, cost, credits in [("a", "0.002", "0.5"), ("a", "0.001", "0.25"), ("b", "0.010", "1")]:
         request = record_usage(
             1,
@@ -253,19 +255,17 @@ def test_llm_costs_with_revenue_and_margin(staff_api, user, settings):
             provider="p",
             occurred_at=at(0),
         )
-        from apps.billing.models import OperationType
-        from apps.billing.services import ledger_apply
-
         ledger_apply(user_id=1, type=OperationType.GENERATION, amount=-Decimal(credits), llm_request_id=request.pk)
     rows = staff_api.get("/api/v1/llm/costs/?start=2026-03-01&end=2026-03-05&group_by=model").json()
-    assert [
-        (r["group"], r["requests"], Decimal(r["cost"]), Decimal(r["revenue"]), Decimal(r["margin"])) for r in rows
-    ] == [
-        ("a", 2, Decimal("0.003"), Decimal("0.0075"), Decimal("0.0045")),
-        ("b", 1, Decimal("0.01"), Decimal("0.01"), Decimal("0")),
+    money = ("cost", "cash_revenue", "earned_revenue", "llm_cost", "margin")
+    assert [(r["group"], r["requests"], *(Decimal(r[name]) for name in money)) for r in rows] == [
+        ("a", 2, Decimal("0.003"), 0, Decimal("0.004875"), Decimal("0.003"), Decimal("0.001875")),
+        ("b", 1, Decimal("0.01"), 0, Decimal("0.0065"), Decimal("0.01"), Decimal("-0.0035")),
+        (None, 0, 0, Decimal("0.65"), 0, 0, 0),  # cash is no model's
     ]
+    assert rows[0]["earned_revenue"] == "0.00487500", "a decimal string"
     [day] = staff_api.get("/api/v1/llm/costs/?start=2026-03-01&end=2026-03-05").json()
-    assert (day["group"], day["requests"]) == ("2026-03-02", 3)
+    assert (day["group"], day["requests"], day["margin"]) == ("2026-03-02", 3, "-0.00162500")
 
 
 def test_events_filter_paginate_and_stream_csv(staff_api):

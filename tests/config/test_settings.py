@@ -67,3 +67,10 @@ def test_redis_url_moves_cache_and_broker_to_redis():
     backend, broker, eager, engine = result.stdout.split()
     assert backend.endswith("RedisCache") and broker == "redis://127.0.0.1:6379/3" and eager == "False"
     assert engine.endswith("postgresql")
+
+
+def test_a_removed_billing_setting_still_set_stops_start_up_naming_the_one_to_use():
+    result = _run(["manage.py", "check"], "config.settings.local", BILLING_USD_PER_CREDIT="0.0065")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: BILLING_USD_PER_CREDIT was removed" in result.stderr
+    assert "BILLING_CREDITS_PER_USD" in result.stderr

@@ -5,8 +5,8 @@ from django.contrib import admin
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from apps.billing.selectors import user_economics
-from apps.billing.services import get_user_balance
+from apps.billing.revenue import usd_text, user_revenue
+from apps.billing.services import credits_text, get_user_balance
 from apps.users.models import TelegramUser
 from apps.users.selectors import user_latest_activity
 
@@ -81,12 +81,14 @@ class TelegramUserAdmin(admin.ModelAdmin):
 
     @admin.display(description="revenue, LLM cost, margin")
     def economics(self, obj: TelegramUser) -> str:
-        money = user_economics(obj.pk)
+        money = user_revenue(obj.pk)
         unit = settings.BILLING_UNIT
         return (
-            f"balance {get_user_balance(obj.pk)} {unit}; paid {money['stars']} Stars ≈ ${money['revenue_usd']}; "
-            f"LLM cost ${money['llm_cost_usd']}; margin ${money['margin_usd']}; "
-            f"charged for answers {money['credits_charged']} {unit}"
+            f"balance {get_user_balance(obj.pk)} {unit}; "
+            f"paid {money.stars} Stars = cash {usd_text(money.cash_revenue)}; "
+            f"charged {credits_text(money.credits_charged)} {unit} = earned {usd_text(money.earned_revenue)}; "
+            f"LLM cost {usd_text(money.llm_cost)} (background {usd_text(money.background_cost)}); "
+            f"margin {usd_text(money.margin)}"
         )
 
     @admin.display(description="latest activity")
