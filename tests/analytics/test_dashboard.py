@@ -3,10 +3,16 @@
 import os
 import shutil
 import tempfile
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from django.utils import timezone
+
+from apps.billing.revenue import GROUPINGS, revenue_rows
+from apps.core.dates import day_start
 
 CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
@@ -68,3 +74,10 @@ def test_staff_sees_every_chart_drawn_from_the_api(browser, live_server, referen
     assert browser.execute_script("return document.getElementById('dashboard-status').textContent") == ""
     funnel = browser.execute_script("return Chart.getChart('chart-funnel').data.datasets[0].data")
     assert funnel[0] >= funnel[1] >= funnel[2] > 0
+    # The period's money, summed in the browser from the API's day rows, is the API's to the cent.
+    today = timezone.localdate()
+    days = revenue_rows(day_start(today - timedelta(days=29)), day_start(today + timedelta(days=1)), GROUPINGS["day"])
+    totals = browser.execute_script("return document.getElementById('money-total').textContent")
+    for label, name in [("margin", "margin"), ("earned", "earned_revenue"), ("cash", "cash_revenue")]:
+        amount = sum((row[name] for row in days), Decimal(0)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        assert f"{label} {'-' if amount < 0 else ''}${abs(amount)}" in totals, (label, totals)

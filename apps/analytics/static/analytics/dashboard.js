@@ -14,6 +14,20 @@
     return response.json();
   }
 
+  // Money comes as decimal strings with 8 places: summed exactly in hundred-millionths, shown to the cent.
+  function units(text) {
+    const [whole, fraction = ""] = String(text).split(".");
+    const size = BigInt(whole.replace("-", "")) * 100000000n + BigInt(fraction.padEnd(8, "0").slice(0, 8));
+    return whole.startsWith("-") ? -size : size;
+  }
+
+  function dollars(total) {
+    const cents = ((total < 0n ? -total : total) + 500000n) / 1000000n;
+    return `${total < 0n && cents ? "-" : ""}$${cents / 100n}.${String(cents % 100n).padStart(2, "0")}`;
+  }
+
+  function sum(rows, name) { return rows.reduce((total, row) => total + units(row[name]), 0n); }
+
   function draw(id, type, labels, datasets, options) {
     if (charts[id]) { charts[id].destroy(); }
     charts[id] = new Chart(document.getElementById(id), {
@@ -46,13 +60,20 @@
     const costDays = costs.map((row) => row.group);
     draw("chart-tokens", "bar", costDays, [
       { label: "tokens", data: costs.map((row) => row.total_tokens), yAxisID: "tokens" },
-      { label: "LLM cost, USD", data: costs.map((row) => Number(row.cost)), yAxisID: "usd", type: "line" },
+      { label: "LLM cost, USD", data: costs.map((row) => Number(row.llm_cost)), yAxisID: "usd", type: "line" },
     ], { scales: { tokens: { position: "left" }, usd: { position: "right" } } });
+    // Cash: Stars paid, net of refunds; earned: credits spent, at what was paid for them (README).
     draw("chart-margin", "line", costDays, [
-      { label: "revenue", data: costs.map((row) => Number(row.revenue)) },
-      { label: "LLM cost", data: costs.map((row) => Number(row.cost)) },
       { label: "margin", data: costs.map((row) => Number(row.margin)) },
+      { label: "earned revenue", data: costs.map((row) => Number(row.earned_revenue)) },
+      { label: "cash revenue", data: costs.map((row) => Number(row.cash_revenue)) },
+      { label: "LLM cost", data: costs.map((row) => Number(row.llm_cost)) },
+      { label: "background cost", data: costs.map((row) => Number(row.background_cost)) },
     ]);
+    document.getElementById("money-total").textContent =
+      `In this period: margin ${dollars(sum(costs, "margin"))} = earned ${dollars(sum(costs, "earned_revenue"))}` +
+      ` − LLM cost ${dollars(sum(costs, "llm_cost"))} (background ${dollars(sum(costs, "background_cost"))});` +
+      ` cash ${dollars(sum(costs, "cash_revenue"))}.`;
     draw("chart-funnel", "bar", funnel.map((row) => row.step), [
       { label: "users", data: funnel.map((row) => row.users) },
     ], { indexAxis: "y" });
@@ -61,9 +82,9 @@
       { label: "p95", data: latency.map((row) => row.p95_ms) },
       { label: "first text p50", data: latency.map((row) => row.ttft_p50_ms) },
     ]);
-    const top = byUser.sort((a, b) => Number(b.cost) - Number(a.cost)).slice(0, 10);
+    const top = byUser.sort((a, b) => Number(b.llm_cost) - Number(a.llm_cost)).slice(0, 10);
     draw("chart-top-users", "bar", top.map((row) => String(row.group)), [
-      { label: "LLM cost, USD", data: top.map((row) => Number(row.cost)) },
+      { label: "LLM cost, USD", data: top.map((row) => Number(row.llm_cost)) },
     ], { indexAxis: "y" });
     draw("chart-stages", "doughnut", stages.map((row) => row.stage), [
       { label: "users", data: stages.map((row) => row.users) },
