@@ -1,10 +1,13 @@
-"""A realistic demo population, so the admin (and later the dashboards) show something true to life.
+"""A realistic demo population, so the admin and the dashboards show something true to life: mostly
+Russian-speaking people (apps.demo.people) talking with the bot in their own language (apps.demo.conversations),
+with the profiles the rotation wrote of them and their way along the hero's journey.
 
 Demo users live in their own id range, so seeding again replaces them and nothing else.
 """
 
+import bisect
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -17,49 +20,35 @@ from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import daily_session_id
 from apps.billing.models import Balance, CreditPackage, Operation, OperationType, Payment
 from apps.billing.services import charge_for_usage, idempotency_hash, operation_key
+from apps.core.privacy import stored_prompt
+from apps.journey.models import JourneyProgress, JourneyStage
 from apps.llm.models import LLMRequest, RequestStatus
 from apps.llm.services import price_for
 from apps.llm.usage import rollups_rebuild
 from apps.sessions.models import UserSession
 from apps.users.models import Gender, TelegramUser, UserActivityLog
 
+from .conversations import TOPICS, Topic, exchanges, profile, topic_order, topics_discussed
+from .people import demo_language, demo_name
+
 DEMO_ID_START = 7_000_000_000
 DEMO_ID_END = DEMO_ID_START + 1_000_000
 
-_FIRST_NAMES = [
-    "Anna",
-    "Maria",
-    "Olga",
-    "Elena",
-    "Irina",
-    "Daria",
-    "Ivan",
-    "Alexei",
-    "Dmitry",
-    "Sergei",
-    "Pavel",
-    "Nikita",
-    "Sofia",
-    "Kate",
-    "Max",
-    "Leo",
-    "Mila",
-    "Nora",
-    "Tim",
-    "Vera",
-]
-_LAST_NAMES = ["Ivanova", "Petrova", "Smirnov", "Kuznetsov", "Popova", "Volkov", "Sokolova", "Lebedev", ""]
 _SOURCES = ["", "", "", "instagram", "friend", "ads_autumn", "channel_post"]
-_LANGUAGES = ["ru", "ru", "ru", "en", "uk", "kk"]
 _COMMANDS = ["start", "help", "new", "balance", "journey"]
 _CONTENT = ["text"] * 12 + ["voice", "photo", "sticker"]
-
-
 _MODELS = [("openai", "gpt-4o-mini")] * 6 + [("openai", "gpt-4.1-mini")] * 3 + [("openai", "gpt-4o")]
-_DEMO_TURNS = [
-    ("I keep putting off the things that matter to me.", "What do you tell yourself right before you put one off?"),
-    ("That I'll do it better tomorrow.", "And what would 'better' look like, if today were enough?"),
-    ("I'm not sure. Maybe I'm afraid it won't be good.", "Whose voice is that fear speaking in?"),
+# The profile rotation writes a profile once a user has said this much (and keeps it a week).
+_PROFILE_AFTER_MESSAGES = 5
+# What a user's row gains from what they did after it was created.
+_GROWN_FIELDS = [
+    "last_seen_date",
+    "last_journey_stage",
+    "has_started_journey",
+    "has_completed_journey",
+    "psychological_summary",
+    "streams",
+    "markers",
 ]
 
 
@@ -72,6 +61,8 @@ class DemoStats:
     sessions: int = 0
     operations: int = 0
     payments: int = 0
+    profiles: int = 0
+    on_journey: int = 0
 
 
 def _activity_rows(
@@ -79,13 +70,11 @@ def _activity_rows(
 ) -> list[UserActivityLog]:
     rows = []
     day = user.registration_date
-    update_id = start_update_id
     engagement = rng.random()  # some users come back every day, most drift away
     while day < now:
         if day == user.registration_date or rng.random() < engagement * 0.8:
             for _ in range(rng.randint(1, 8)):
                 moment = min(day + timedelta(minutes=rng.randint(0, 600)), now)
-                update_id += 1
                 if rng.random() < 0.15:
                     activity_type, details = "command", {"command": rng.choice(_COMMANDS)}
                 else:
@@ -96,65 +85,140 @@ def _activity_rows(
                         chat_id=user.id,
                         activity_type=activity_type,
                         timestamp=moment,
-                        details={"update_id": update_id, **details},
+                        details=details,
                     )
                 )
         day += timedelta(days=1)
+    rows.sort(key=lambda row: row.timestamp)  # Telegram numbers updates as they come
+    for number, row in enumerate(rows, start=start_update_id + 1):
+        row.details["update_id"] = number
     return rows
 
 
-def _llm_requests(rng: random.Random, activities: list[UserActivityLog]) -> list[LLMRequest]:
-    """One metered LLM call per text message, priced like the real ones; a few fail or lack usage."""
-    requests = []
+@dataclass
+class _Talk:
+    """One user's text messages, in order, and what was said in them (the user's words, the bot's answer)."""
+
+    person: TelegramUser
+    sex: str  # the name's gender, whether or not the bot knows it
+    language: str  # the one the bot speaks with them
+    topics: list[Topic]
+    messages: list[UserActivityLog]
+    said: list[tuple[str, str]]
+    requests: list[LLMRequest] = field(default_factory=list)
+
+
+def _talk(rng: random.Random, person: TelegramUser, sex: str, rows: list[UserActivityLog]) -> _Talk:
+    bot_language = settings.BOT_LANGUAGE_BY_TELEGRAM_CODE.get(person.language_code, settings.BOT_DEFAULT_LANGUAGE)
+    language = bot_language if bot_language in TOPICS else "en"
+    topics = topic_order(rng, language)
+    messages = [row for row in rows if row.activity_type == "message" and row.details["content"] == "text"]
+    said = exchanges(topics, len(messages), sex)
+    return _Talk(person=person, sex=sex, language=language, topics=topics, messages=messages, said=said)
+
+
+def _llm_requests(rng: random.Random, talks: list[_Talk]) -> None:
+    """One metered LLM call per text message, priced like the real ones; a few fail or lack usage. What was
+    said is kept with them only as the bot keeps it (STORE_PROMPTS)."""
     prices: dict[tuple[str, str], object] = {}
-    for row in activities:
-        if row.activity_type != "message" or row.details.get("content") != "text":
-            continue
-        provider, model = rng.choice(_MODELS)
-        price = prices.setdefault((provider, model), price_for(provider, model, row.timestamp))
-        request = LLMRequest(
-            user_id=row.user_id,
-            provider=provider,
-            model=model,
-            created_at=row.timestamp,
-            latency_ms=rng.randint(600, 9000),
-            status=RequestStatus.SUCCESS,
-        )
-        luck = rng.random()
-        if luck < 0.03:
-            request.status, request.error_message = RequestStatus.ERROR, "InternalServerError: upstream error"
-        elif luck < 0.04:
-            pass  # the provider reported no usage: tokens and cost stay unknown
-        else:
-            request.prompt_tokens = rng.randint(300, 2500)
-            request.completion_tokens = rng.randint(40, 400)
-            request.total_tokens = request.prompt_tokens + request.completion_tokens
-            if price is not None:
-                request.cost = price.cost(
-                    prompt_tokens=request.prompt_tokens, completion_tokens=request.completion_tokens
-                )
-        requests.append(request)
-    return requests
-
-
-def _sessions(rng: random.Random, people: list[TelegramUser], now: datetime) -> list[UserSession]:
-    sessions = []
-    for person in people:
-        turns = []
-        for question, answer in _DEMO_TURNS[: rng.randint(1, len(_DEMO_TURNS))]:
-            turns += [{"role": "user", "content": question}, {"role": "assistant", "content": answer}]
-        active = person.last_seen_date > now - timedelta(days=3)
-        sessions.append(
-            UserSession(
-                user=person,
-                conversation_history=turns,
-                question_count=len(turns) // 2,
-                is_active=active,
-                created_at=person.registration_date,
-                completed_at=None if active else person.last_seen_date,
+    for talk in talks:
+        for row, (message, answer) in zip(talk.messages, talk.said, strict=True):
+            provider, model = rng.choice(_MODELS)
+            if (provider, model) not in prices:
+                prices[provider, model] = price_for(provider, model, row.timestamp)
+            price = prices[provider, model]
+            request = LLMRequest(
+                user_id=row.user_id,
+                provider=provider,
+                model=model,
+                created_at=row.timestamp,
+                latency_ms=rng.randint(600, 9000),
+                status=RequestStatus.SUCCESS,
+                prompt_text=stored_prompt(message),
+                response_text=stored_prompt(answer),
             )
+            luck = rng.random()
+            if luck < 0.03:
+                request.status, request.error_message = RequestStatus.ERROR, "InternalServerError: upstream error"
+                request.response_text = ""
+            elif luck < 0.04:
+                pass  # the provider reported no usage: tokens and cost stay unknown
+            else:
+                request.prompt_tokens = rng.randint(300, 2500)
+                request.completion_tokens = rng.randint(40, 400)
+                request.total_tokens = request.prompt_tokens + request.completion_tokens
+                if price is not None:
+                    request.cost = price.cost(
+                        prompt_tokens=request.prompt_tokens, completion_tokens=request.completion_tokens
+                    )
+            talk.requests.append(request)
+
+
+def _session(talk: _Talk, now: datetime) -> UserSession:
+    """The user's conversation as the chat turn stores it: a failed answer leaves the message and the error."""
+    person, turns, data = talk.person, [], {}
+    for row, (message, answer), request in zip(talk.messages, talk.said, talk.requests, strict=True):
+        update_id = row.details["update_id"]
+        turns.append({"role": "user", "content": message, "update_id": update_id, "at": row.timestamp.isoformat()})
+        if request.status == RequestStatus.SUCCESS:
+            answered = min(row.timestamp + timedelta(milliseconds=request.latency_ms), now)
+            turns.append({"role": "assistant", "content": answer, "update_id": update_id, "at": answered.isoformat()})
+        else:
+            data = {"last_error": request.error_message, "error_timestamp": row.timestamp.isoformat()}
+    active = person.last_seen_date > now - timedelta(days=3)
+    return UserSession(
+        user=person,
+        conversation_history=turns,
+        question_count=len(talk.messages),
+        session_data=data,
+        is_active=active,
+        created_at=person.registration_date,
+        completed_at=None if active else person.last_seen_date,
+    )
+
+
+def _journey(rng: random.Random, talk: _Talk, session: UserSession, now: datetime) -> list[JourneyProgress]:
+    """Where the user went on the hero's journey. The stage is read when the chat turn reads it, every
+    JOURNEY_ANALYSIS_EVERY messages and once the session completes; each reading stays or moves on a stage
+    or two. Sets the user's stage and flags."""
+    every, stages, person = settings.JOURNEY_ANALYSIS_EVERY, JourneyStage.values, talk.person
+    readings = [row.timestamp for row in talk.messages[every - 1 :: every]] if every > 0 else []
+    if session.completed_at and talk.messages:
+        readings.append(session.completed_at)
+    position, progress = None, []
+    for moment in readings:
+        if position is None:
+            moved = rng.choices([0, 1, 2, 3], weights=[4, 4, 3, 1])[0]  # most begin near their ordinary world
+        else:
+            moved = min(position + rng.choices([0, 1, 2], weights=[3, 5, 2])[0], len(stages) - 1)
+        started = min(moment + timedelta(seconds=rng.randint(5, 40)), now)
+        if moved == position or (progress and started <= progress[-1].stage_start_time):
+            continue  # the same stage, or a second reading in the same moment (the session completed just then)
+        completed = [*progress[-1].completed_stages, stages[position]] if progress else []
+        stage = stages[moved]
+        progress.append(
+            JourneyProgress(user=person, current_stage=stage, completed_stages=completed, stage_start_time=started)
         )
-    return sessions
+        position = moved
+    if position is not None:
+        person.last_journey_stage = stages[position]
+        person.has_started_journey = position > 0
+        person.has_completed_journey = stages[position] == JourneyStage.RETURN_WITH_THE_ELIXIR
+    return progress
+
+
+def _profile(rng: random.Random, talk: _Talk) -> None:
+    """The psychological profile the rotation wrote from what the user had said by then; some are a week old
+    and due again."""
+    if len(talk.messages) < _PROFILE_AFTER_MESSAGES:
+        return
+    person = talk.person
+    first_due = talk.messages[_PROFILE_AFTER_MESSAGES - 1].timestamp
+    written = max(first_due, person.last_seen_date - timedelta(days=rng.uniform(0, 10)))
+    said = bisect.bisect_right([row.timestamp for row in talk.messages], written)
+    summary, streams = profile(rng, talk.language, topics_discussed(talk.topics, said), talk.sex)
+    person.psychological_summary, person.streams = summary, streams
+    person.markers = {"profile_updated_at": written.isoformat()}
 
 
 def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRequest]) -> tuple[int, int]:
@@ -227,9 +291,11 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
     return len(operations), len(payments)
 
 
-def _product_events(requests: list[LLMRequest], sessions: list[UserSession]) -> list[AnalyticsEvent]:
-    """What the bot tracks as it goes, derived from the demo's own requests, payments and sessions, so
-    the funnel, the response times and the dashboards agree with everything else."""
+def _product_events(
+    requests: list[LLMRequest], sessions: list[UserSession], journey: list[JourneyProgress]
+) -> list[AnalyticsEvent]:
+    """What the bot tracks as it goes, derived from the demo's own requests, payments, sessions and journey,
+    so the funnel, the response times and the dashboards agree with everything else."""
     events = []
 
     def event(name: str, user_id: int, moment: datetime, properties: dict) -> AnalyticsEvent:
@@ -275,6 +341,16 @@ def _product_events(requests: list[LLMRequest], sessions: list[UserSession]) -> 
                     {"session_id": session.pk, "turns": len(session.conversation_history)},
                 )
             )
+    for row in journey:
+        previous = row.completed_stages[-1] if row.completed_stages else ""
+        events.append(
+            event(
+                Events.JOURNEY_STAGE_CHANGED,
+                row.user_id,
+                row.stage_start_time,
+                {"from_stage": previous, "to_stage": row.current_stage},
+            )
+        )
     return events
 
 
@@ -291,21 +367,24 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
     rng = random.Random(seed)
     now = timezone.now()
     demo_clear()
-    people = []
+    people, sexes, usernames = [], [], set()
     for index in range(users):
         registered = now - timedelta(days=rng.uniform(0, days), minutes=rng.randint(0, 1440))
-        first = rng.choice(_FIRST_NAMES)
+        language = demo_language(rng)
+        sex = rng.choice([Gender.MALE, Gender.FEMALE])
+        name = demo_name(rng, language=language, sex=sex, taken=usernames)
+        sexes.append(sex)
         people.append(
             TelegramUser(
                 id=DEMO_ID_START + index,
-                username=f"{first.lower()}_{index}" if rng.random() < 0.8 else "",
-                first_name=first,
-                last_name=rng.choice(_LAST_NAMES),
-                language_code=rng.choice(_LANGUAGES),
+                username=name.username,
+                first_name=name.first_name,
+                last_name=name.last_name,
+                language_code=language,
                 is_premium=rng.random() < 0.1,
                 registration_date=registered,
                 last_seen_date=registered,
-                gender=rng.choice([Gender.MALE, Gender.FEMALE, ""]),
+                gender=sex if rng.random() < 0.85 else "",  # the bot does not know everyone's
                 is_active=rng.random() > 0.07,
                 source=rng.choice(_SOURCES),
             )
@@ -314,10 +393,12 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
 
     activities: list[UserActivityLog] = []
     events: list[AnalyticsEvent] = []
-    for person in people:
+    talks: list[_Talk] = []
+    for person, sex in zip(people, sexes, strict=True):
         rows = _activity_rows(rng, person, now, start_update_id=len(activities) * 10)
         person.last_seen_date = max(row.timestamp for row in rows)
         activities.extend(rows)
+        talks.append(_talk(rng, person, sex, rows))
         events.append(
             AnalyticsEvent(
                 event_name=Events.BOT_STARTED,
@@ -327,15 +408,24 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
                 properties={"is_new": True, "source": person.source},
             )
         )
-    TelegramUser.objects.bulk_update(people, ["last_seen_date"], batch_size=500)
     UserActivityLog.objects.bulk_create(activities, batch_size=2000)
     AnalyticsEvent.objects.bulk_create(events, batch_size=2000)
-    requests = LLMRequest.objects.bulk_create(_llm_requests(rng, activities), batch_size=2000)
-    sessions = UserSession.objects.bulk_create(_sessions(rng, people, now), batch_size=500)
+    _llm_requests(rng, talks)
+    sessions = UserSession.objects.bulk_create([_session(talk, now) for talk in talks], batch_size=500)
+    for talk, session in zip(talks, sessions, strict=True):
+        for request in talk.requests:
+            request.session = session
+    requests = LLMRequest.objects.bulk_create([r for talk in talks for r in talk.requests], batch_size=2000)
+    journey = JourneyProgress.objects.bulk_create(
+        [row for talk, session in zip(talks, sessions, strict=True) for row in _journey(rng, talk, session, now)]
+    )
+    for talk in talks:
+        _profile(rng, talk)
+    TelegramUser.objects.bulk_update(people, _GROWN_FIELDS, batch_size=500)
     # The rollups are computed from the request log, so the three always agree.
     rollups_rebuild(user_ids=[person.id for person in people])
     operation_count, payment_count = _ledger(rng, people, requests)
-    product_events = AnalyticsEvent.objects.bulk_create(_product_events(requests, sessions), batch_size=2000)
+    product_events = AnalyticsEvent.objects.bulk_create(_product_events(requests, sessions, journey), batch_size=2000)
     return DemoStats(
         operations=operation_count,
         payments=payment_count,
@@ -344,4 +434,6 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
         events=len(events) + len(product_events),
         llm_requests=len(requests),
         sessions=len(sessions),
+        profiles=sum(bool(person.psychological_summary) for person in people),
+        on_journey=sum(bool(person.last_journey_stage) for person in people),
     )

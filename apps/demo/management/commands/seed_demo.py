@@ -17,6 +17,6 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"demo data: {stats.users} users, {stats.activities} activity rows, {stats.events} events, "
                 f"{stats.llm_requests} LLM requests, {stats.sessions} sessions, {stats.operations} ledger operations, "
-                f"{stats.payments} payments"
+                f"{stats.payments} payments, {stats.profiles} profiles, {stats.on_journey} on the hero's journey"
             )
         )
