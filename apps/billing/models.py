@@ -1,6 +1,7 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
@@ -73,23 +74,68 @@ class Operation(models.Model):
         return f"{self.get_type_display()} {self.amount:+} for {self.user_id}"
 
 
-class PricePlan(models.Model):
-    """What a chat answer costs the user. A plan for a model wins over the default plan (no model)."""
+_NO_RATES = models.Q(credits_per_1k_prompt__isnull=True, credits_per_1k_completion__isnull=True)
+_BOTH_RATES = models.Q(credits_per_1k_prompt__isnull=False, credits_per_1k_completion__isnull=False)
 
-    model = models.CharField(max_length=64, blank=True, unique=True, help_text="Empty: every other model")
-    credits_per_1k_prompt = models.DecimalField(**CREDITS, default=Decimal(0))
-    credits_per_1k_completion = models.DecimalField(**CREDITS, default=Decimal(0))
+
+class PricePlan(models.Model):
+    """What an answer costs the user, for one model or, with no model, for every model without a plan of its
+    own: the provider's cost × markup (in credits), or fixed credits per 1K tokens when both rates are set;
+    never less than the minimum charge. A model with no plan at all is charged its cost ×
+    BILLING_DEFAULT_MARKUP, at least BILLING_MINIMUM_CHARGE."""
+
+    model = models.CharField(
+        max_length=64, blank=True, unique=True, help_text="Empty: every model without a plan of its own"
+    )
     markup = models.DecimalField(
         max_digits=8,
         decimal_places=3,
         null=True,
         blank=True,
-        help_text="Instead of the per-token rates: provider cost × markup, in credits",
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="Provider cost × this, in credits. Empty: BILLING_DEFAULT_MARKUP",
     )
-    minimum_charge = models.DecimalField(**CREDITS, default=Decimal(0))
+    credits_per_1k_prompt = models.DecimalField(
+        **CREDITS,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="Set with the completion rate: fixed credits per 1K tokens instead of a markup over cost",
+    )
+    credits_per_1k_completion = models.DecimalField(
+        **CREDITS, null=True, blank=True, validators=[MinValueValidator(Decimal(0))]
+    )
+    minimum_charge = models.DecimalField(
+        **CREDITS,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal(0))],
+        help_text="The least an answer costs. Empty: BILLING_MINIMUM_CHARGE",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=_NO_RATES | (_BOTH_RATES & models.Q(markup__isnull=True)),
+                name="price_plan_markup_or_both_rates",
+                violation_error_message="Set a markup, or both per-1K rates (then no markup), not a mix.",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"plan for {self.model or 'every model'}"
+
+    @property
+    def fixed_rates(self) -> bool:
+        return self.credits_per_1k_prompt is not None and self.credits_per_1k_completion is not None
+
+    @property
+    def effective_markup(self) -> Decimal:
+        return settings.BILLING_DEFAULT_MARKUP if self.markup is None else self.markup
+
+    @property
+    def effective_minimum(self) -> Decimal:
+        return settings.BILLING_MINIMUM_CHARGE if self.minimum_charge is None else self.minimum_charge
 
 
 class CreditPackage(models.Model):

@@ -257,6 +257,14 @@ BILLING_TRIAL_CREDITS = Decimal(env.str("BILLING_TRIAL_CREDITS", default="20"))
 BILLING_FREE_MODE = env.bool("BILLING_FREE_MODE", default=False)
 # What a credit is worth: credits per USD. A plan with a markup charges provider cost × markup × this.
 BILLING_CREDITS_PER_USD = Decimal(env.str("BILLING_CREDITS_PER_USD", default="100"))
+# A model without a price plan of its own is charged its provider cost × this, never less than the minimum.
+BILLING_DEFAULT_MARKUP = Decimal(env.str("BILLING_DEFAULT_MARKUP", default="3"))
+BILLING_MINIMUM_CHARGE = Decimal(env.str("BILLING_MINIMUM_CHARGE", default="0.01"))
+if BILLING_DEFAULT_MARKUP < 1:
+    raise ImproperlyConfigured(
+        f"BILLING_DEFAULT_MARKUP={BILLING_DEFAULT_MARKUP} would charge every model below its provider cost; "
+        "keep it at 1 or more and give a deliberate discount a price plan of its own (admin: Price plans)."
+    )
 # Stars paid are cash revenue at this rate; what a user paid per credit values what they spend (earned).
 STARS_USD_RATE = Decimal(env.str("STARS_USD_RATE", default="0.013"))
 # A refund: refundStarPayment unanswered after TELEGRAM_REFUND_TIMEOUT seconds leaves it pending (credits

@@ -49,7 +49,8 @@ def test_an_answer_is_charged_exactly_its_settled_cost(post_update, bot_api, llm
     expected = charge_for_usage(
         model=request.model, prompt_tokens=1200, completion_tokens=300, provider_cost=request.cost
     )
-    assert expected == Decimal("0.12")  # default plan: 0.05 per 1K prompt + 0.2 per 1K completion
+    # No plan: gpt-4o-mini's cost ($0.00036) × BILLING_DEFAULT_MARKUP (3) × BILLING_CREDITS_PER_USD (100)
+    assert expected == Decimal("0.108")
     assert get_user_balance(902) == before - expected
     assert _types(902) == ["bonus", "reserve", "release", "generation"]
     generation = Operation.objects.get(user_id=902, type=OperationType.GENERATION)
@@ -114,7 +115,7 @@ def test_concurrent_messages_of_one_user_never_overdraw(require_postgres, llm_ap
 
     settings.BILLING_TRIAL_CREDITS = Decimal("0")
     TelegramUser.objects.create(id=907)
-    add_to_balance(907, Decimal("0.6"))  # each hold: ~0.16 for 800 completion tokens
+    add_to_balance(907, Decimal("0.6"))  # each hold: ~0.15 for 800 completion tokens
     replies = run_concurrently(lambda n: chat_turn(user_id=907, username="u", text=f"m{n}"), 10)
     assert get_user_balance(907) >= 0
     assert sum(reply.answered for reply in replies) == len(llm_api.requests) >= 3

@@ -57,14 +57,15 @@ def test_a_billable_user_is_charged_exactly_what_the_answer_cost(llm_api):
     assert reply == ChatReply(text="Here you are.", answered=True, offer_topup=False)
     request = LLMRequest.objects.get(user=user)
     assert (request.prompt_tokens, request.completion_tokens, request.status) == (1200, 300, "success")
-    # default plan: 1.2K prompt × 0.05 + 0.3K completion × 0.2
-    charge = Decimal("0.12")
-    assert get_user_balance(user.id) == Decimal(10) - charge == Decimal("9.88")
+    # no plan: gpt-4o-mini's cost ($0.00036) × BILLING_DEFAULT_MARKUP (3) × BILLING_CREDITS_PER_USD (100)
+    charge = Decimal("0.108")
+    assert get_user_balance(user.id) == Decimal(10) - charge == Decimal("9.892")
     assert _types(user.id) == ["adjustment", "reserve", "release", "generation"]
     reserve = Operation.objects.get(user=user, type=OperationType.RESERVE)
     release = Operation.objects.get(user=user, type=OperationType.RELEASE)
     [generation] = Operation.objects.filter(user=user, type=OperationType.GENERATION)
-    assert reserve.amount == -_estimate("help me plan") and reserve.amount < Decimal("-0.16")
+    # the hold: more than every allowed completion token costs (800 × $0.60/1M × 3 × 100 = 0.144)
+    assert reserve.amount == -_estimate("help me plan") and reserve.amount < Decimal("-0.144")
     assert release.amount == -reserve.amount, "the hold is settled: all of it given back"
     assert (generation.amount, generation.llm_request_id, generation.model) == (-charge, request.pk, "gpt-4o-mini")
     assert ledger_mismatches()[1] == []
@@ -268,7 +269,7 @@ def test_a_chat_turn_tells_the_answer_as_it_streams_and_stores_only_the_whole(ll
 
     assert reply == ChatReply(text="Here you are, step by step.", answered=True)
     assert told[-1] == reply.text and len(told) == 6
-    assert get_user_balance(user.id) == Decimal("9.88"), "charged as an unstreamed answer"
+    assert get_user_balance(user.id) == Decimal("9.892"), "charged as an unstreamed answer"
     session = UserSession.objects.get(user=user, is_active=True)
     assert [turn["content"] for turn in session.conversation_history] == ["help me plan", reply.text]
     [timed] = _events("ai_response_time", user.id)

@@ -1,5 +1,7 @@
-"""A default price plan and three Stars packages, editable in the admin. This migration once also created
-billing's beat jobs; they now live in config/schedule.py (synced after every `migrate`). Do not add jobs here."""
+"""Three Stars packages, editable in the admin. This migration once also created a price plan for every model
+(fixed per-token rates, below gpt-4o's cost: 0004 removes it; models are charged a markup over their own cost
+by default) and billing's beat jobs, which now live in config/schedule.py (synced after every `migrate`). Do
+not add jobs here."""
 
 from decimal import Decimal
 
@@ -9,13 +11,7 @@ PACKAGES = [("Starter", "100", 50), ("Regular", "500", 200), ("Plenty", "1500", 
 
 
 def seed(apps, schema_editor):
-    PricePlan = apps.get_model("billing", "PricePlan")
     CreditPackage = apps.get_model("billing", "CreditPackage")
-    PricePlan.objects.get_or_create(
-        model="",
-        defaults={"credits_per_1k_prompt": Decimal("0.05"), "credits_per_1k_completion": Decimal("0.2"),
-                  "minimum_charge": Decimal("0.01")},
-    )
     if not CreditPackage.objects.exists():
         for position, (title, credits, stars) in enumerate(PACKAGES):
             CreditPackage.objects.create(title=title, credits=Decimal(credits), stars=stars, position=position)

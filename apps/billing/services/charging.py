@@ -1,6 +1,8 @@
 """Charging per answer: the price plans, what an answer costs, and the hold on the balance that is
 settled to the actual cost or released; the trial credit."""
 
+import logging
+from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,34 +15,55 @@ from ..models import Operation, OperationType, PricePlan
 from .credits import as_credits
 from .ledger import idempotency_hash, ledger_apply, ledger_apply_together, operation_key
 
+logger = logging.getLogger(__name__)
 
-def plan_for(model: str) -> PricePlan | None:
-    return PricePlan.objects.filter(model=model).first() or PricePlan.objects.filter(model="").first()
+
+def plan_for(model: str, plans: Mapping[str, PricePlan] | None = None) -> PricePlan:
+    """The plan that prices `model`: its own, else staff's plan for every other model, else an unsaved plan of
+    the defaults (cost × BILLING_DEFAULT_MARKUP, BILLING_MINIMUM_CHARGE). `plans`: all plans by model, to
+    price many models with one query."""
+    if plans is None:
+        plans = {plan.model: plan for plan in PricePlan.objects.filter(model__in={model, ""})}
+    return plans.get(model) or plans.get("") or PricePlan(model="")
+
+
+def credits_for_cost(plan: PricePlan, cost: Decimal) -> Decimal:
+    """A provider cost in USD, marked up by the plan, in credits."""
+    return cost * plan.effective_markup * settings.BILLING_CREDITS_PER_USD
+
+
+def plan_charge(
+    plan: PricePlan, *, prompt_tokens: int, completion_tokens: int, provider_cost: Decimal | None
+) -> Decimal | None:
+    """What `plan` charges for this usage before its minimum, unrounded: its fixed rates per 1K tokens, or the
+    provider's cost marked up; None where that cost is unknown (the model has no price)."""
+    if plan.fixed_rates:
+        return (prompt_tokens * plan.credits_per_1k_prompt + completion_tokens * plan.credits_per_1k_completion) / 1000
+    return None if provider_cost is None else credits_for_cost(plan, provider_cost)
 
 
 def _charge(
-    plan: PricePlan | None, *, prompt_tokens: int, completion_tokens: int, provider_cost: Decimal | None
+    plan: PricePlan, *, model: str, prompt_tokens: int, completion_tokens: int, provider_cost: Decimal | None
 ) -> Decimal:
-    if plan is None:
-        return Decimal(0)
-    if plan.markup is not None and provider_cost is not None:
-        charge = provider_cost * plan.markup * settings.BILLING_CREDITS_PER_USD
-    else:
-        charge = (
-            prompt_tokens * plan.credits_per_1k_prompt + completion_tokens * plan.credits_per_1k_completion
-        ) / 1000
-    return as_credits(max(charge, plan.minimum_charge))
+    charge = plan_charge(
+        plan, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, provider_cost=provider_cost
+    )
+    if charge is None:
+        logger.warning("no price for %s: charged the minimum only", model)
+        charge = Decimal(0)
+    return as_credits(max(charge, plan.effective_minimum))
 
 
 def charge_estimate(*, model: str, prompt_chars: int, max_tokens: int) -> Decimal:
     """The most an answer can cost: a generous prompt estimate (3 characters a token) and every
     allowed completion token."""
     plan = plan_for(model)
-    provider_cost = None
-    if plan is not None and plan.markup is not None:
-        price = price_for("", model, timezone.now())
-        provider_cost = price.cost(prompt_tokens=prompt_chars // 3 + 1, completion_tokens=max_tokens) if price else None
-    return _charge(plan, prompt_tokens=prompt_chars // 3 + 1, completion_tokens=max_tokens, provider_cost=provider_cost)
+    prompt_tokens = prompt_chars // 3 + 1
+    price = None if plan.fixed_rates else price_for("", model, timezone.now())
+    provider_cost = price.cost(prompt_tokens=prompt_tokens, completion_tokens=max_tokens) if price else None
+    return _charge(
+        plan, model=model, prompt_tokens=prompt_tokens, completion_tokens=max_tokens, provider_cost=provider_cost
+    )
 
 
 def charge_for_usage(
@@ -49,22 +72,26 @@ def charge_for_usage(
     """What an answer costs the user. Usage the provider did not report costs the minimum charge."""
     plan = plan_for(model)
     if prompt_tokens is None or completion_tokens is None:
-        return as_credits(plan.minimum_charge) if plan else Decimal(0)
-    return _charge(plan, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, provider_cost=provider_cost)
+        return as_credits(plan.effective_minimum)
+    return _charge(
+        plan,
+        model=model,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        provider_cost=provider_cost,
+    )
 
 
 def charge_for_audio(*, model: str, audio_seconds: int, provider_cost: Decimal | None = None) -> Decimal:
     """What transcribing `audio_seconds` costs the user: the provider's cost (its price per audio minute)
-    × the plan's markup, or at cost where the plan has per-token rates; never below the plan's minimum.
+    marked up by the plan (per-token rates do not apply to audio); never below the plan's minimum.
     `provider_cost` None: from the price list now (the hold's estimate, or a cost that is unknown)."""
     plan = plan_for(model)
-    if plan is None:
-        return Decimal(0)
     if provider_cost is None:
         price = price_for("", model, timezone.now())
         provider_cost = price.audio_cost(audio_seconds) if price else None
-    charge = provider_cost * (plan.markup or 1) * settings.BILLING_CREDITS_PER_USD if provider_cost else Decimal(0)
-    return as_credits(max(charge, plan.minimum_charge))
+    charge = credits_for_cost(plan, provider_cost) if provider_cost else Decimal(0)
+    return as_credits(max(charge, plan.effective_minimum))
 
 
 def is_billable(user) -> bool:
