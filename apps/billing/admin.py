@@ -1,4 +1,5 @@
 import csv
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -26,6 +27,7 @@ from .models import (
     PaymentStatus,
     PricePlan,
 )
+from .price_check import ModelCharge, PricesVsCost, prices_vs_cost
 from .services import ledger_apply, payment_refund, refunds_settle
 
 
@@ -211,9 +213,106 @@ class InvoiceAdmin(PermanentRecordAdmin):
     date_hierarchy = "created_at"
 
 
+def _plain(value: Decimal, places: int = 6) -> str:
+    """A small amount as people read it: 0.0025, 0.00005, 12 (rounded to `places`, no trailing zeros)."""
+    text = f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _prices_vs_cost(request: HttpRequest) -> PricesVsCost:
+    """Computed once per request: the changelist's column, its warnings and its table all read it."""
+    if not hasattr(request, "_prices_vs_cost"):
+        request._prices_vs_cost = prices_vs_cost()
+    return request._prices_vs_cost
+
+
+def _loss(row: ModelCharge) -> str:
+    """Why a model's answers may cost more than they bring in; empty when they never do."""
+    users = f" (used by {', '.join(row.personas)})" if row.personas else ""
+    if row.unpriced:
+        return f"{row.model} has no price: its answers are charged the minimum only{users}"
+    if row.below_cost:
+        return f"{row.model} is charged below its provider cost{users}"
+    if row.below_cost_cheapest:
+        return f"{row.model} is charged below its provider cost for buyers of the cheapest package{users}"
+    return ""
+
+
 @admin.register(PricePlan)
 class PricePlanAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "credits_per_1k_prompt", "credits_per_1k_completion", "markup", "minimum_charge"]
+    """The plans, and below them every model in the price table against what it is charged ("Prices vs
+    cost"): a plan that charges below cost is marked, with the personas that use the model."""
+
+    change_list_template = "admin/billing/priceplan/change_list.html"
+    fields = ["model", "markup", "credits_per_1k_prompt", "credits_per_1k_completion", "minimum_charge"]
+
+    def get_list_display(self, request: HttpRequest) -> list:
+        report = _prices_vs_cost(request)
+
+        @admin.display(description="against cost")
+        def against_cost(plan: PricePlan) -> str:
+            losing = [row for row in report.losing() if row.plan.pk == plan.pk]
+            if not losing:
+                return format_html('<span style="color: var(--message-success-bg, green)">{}</span>', "covers cost")
+            mark = "BELOW COST" if any(row.below_cost or row.unpriced for row in losing) else "LOSES ON PACKAGES"
+            return format_html('<strong class="errornote">{}</strong> {}', mark, "; ".join(map(_loss, losing)))
+
+        return ["__str__", "charges", "minimum", against_cost]
+
+    @admin.display(description="charges")
+    def charges(self, plan: PricePlan) -> str:
+        if plan.fixed_rates:
+            return (
+                f"{_plain(plan.credits_per_1k_prompt)} per 1K prompt + {_plain(plan.credits_per_1k_completion)} per 1K "
+                f"completion tokens, in {settings.BILLING_UNIT}; audio at cost × {_plain(plan.effective_markup)}"
+            )
+        default = " (BILLING_DEFAULT_MARKUP)" if plan.markup is None else ""
+        return f"provider cost × {_plain(plan.effective_markup)}{default}"
+
+    @admin.display(description="minimum charge")
+    def minimum(self, plan: PricePlan) -> str:
+        default = " (BILLING_MINIMUM_CHARGE)" if plan.minimum_charge is None else ""
+        return f"{_plain(plan.effective_minimum)} {settings.BILLING_UNIT}{default}"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        report = _prices_vs_cost(request)
+        by_plan: dict[int | None, list[ModelCharge]] = {}
+        for row in report.losing():
+            by_plan.setdefault(row.plan.pk, []).append(row)
+        for rows in by_plan.values():
+            plan = "The defaults (BILLING_DEFAULT_MARKUP)" if rows[0].plan.pk is None else f"“{rows[0].plan}”"
+            losses = "; ".join(_loss(row) for row in rows)
+            self.message_user(request, f"{plan} may lose money: {losses}.", messages.WARNING)
+        table = [
+            {
+                "row": row,
+                "plan": "defaults" if row.plan.pk is None else str(row.plan),
+                "plan_url": reverse("admin:billing_priceplan_change", args=[row.plan.pk]) if row.plan.pk else "",
+                "rates": [
+                    {
+                        "unit": unit,
+                        "cost": _plain(rate.cost),
+                        "credits": _plain(rate.credits),
+                        "usd": _plain(rate.usd),
+                        "usd_cheapest": "" if rate.usd_cheapest is None else _plain(rate.usd_cheapest),
+                        "below_cost": rate.below_cost,
+                        "below_cost_cheapest": rate.below_cost_cheapest,
+                    }
+                    for unit, rate in row.rates.items()
+                ],
+            }
+            for row in report.rows
+        ]
+        context = {
+            "prices_vs_cost": table,
+            "credits_per_usd": _plain(report.credits_per_usd),
+            "credit_usd": _plain(1 / report.credits_per_usd),
+            "cheapest": report.cheapest,
+            "cheapest_usd_per_credit": _plain(report.cheapest.usd_per_credit) if report.cheapest else "",
+            "unit": settings.BILLING_UNIT,
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
 
 
 @admin.register(CreditPackage)
