@@ -24,9 +24,9 @@ from tests.helpers import message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# Answers of 1,200 + 300 tokens on the default plan: 1.2K × 0.05 + 0.3K × 0.2 credits.
+# An answer of 1,200 + 300 tokens on gpt-4o-mini costs $0.00036: 0.108 credits at the default markup (3×).
 USAGE = {"prompt_tokens": 1200, "completion_tokens": 300}
-CHARGE = Decimal("0.12")
+CHARGE = Decimal("0.12")  # what the statements below settle an answer at
 NOW = timezone.now()
 
 
@@ -134,9 +134,9 @@ def test_an_edited_command_and_a_command_in_a_group_are_not_answered(post_update
 @pytest.mark.parametrize(
     ("language", "head", "answer", "adjustment"),
     [
-        ("en", "Your balance: 9.88 credits. Latest operations:", "Today at {time} — 1 answer: −0.12 credits",
+        ("en", "Your balance: 9.89 credits. Latest operations:", "Today at {time} — 1 answer: −0.11 credits",
          "Today at {time} — balance adjustment: +10 credits"),
-        ("ru", "На вашем балансе 9,88 кредита. Последние операции:", "Сегодня в {time} — 1 ответ: −0,12 кредита",
+        ("ru", "На вашем балансе 9,89 кредита. Последние операции:", "Сегодня в {time} — 1 ответ: −0,11 кредита",
          "Сегодня в {time} — корректировка баланса: +10 кредитов"),
     ],
 )  # fmt: skip

@@ -103,16 +103,16 @@ def test_a_russian_speaking_users_whole_path_is_in_russian(post_update, bot_api,
     charged = Operation.objects.get(user_id=IVAN, type=OperationType.GENERATION)
     gift = Operation.objects.get(user_id=IVAN, type=OperationType.BONUS)
     assert balance.splitlines() == [
-        "На вашем балансе 19,88 кредита. Последние операции:",
-        f"Сегодня в {_time(charged)} — 1 ответ: −0,12 кредита",
+        "На вашем балансе 19,89 кредита. Последние операции:",
+        f"Сегодня в {_time(charged)} — 1 ответ: −0,11 кредита",
         f"Сегодня в {_time(gift)} — бонус: +20 кредитов",
     ]
     assert packages == "Выберите пакет. Оплата — звёздами Telegram."
     assert invoice.params["description"] == "100 кредитов на ваш баланс"
-    assert thanks == "Спасибо! Баланс пополнен на 100, теперь на нём 119,88 кредита."
+    assert thanks == "Спасибо! Баланс пополнен на 100, теперь на нём 119,89 кредита."
     assert help_.startswith("Я ваш ИИ-собеседник: напишите мне обо всём, что у вас на душе, — текстом или голосовым")
     assert "/help — Что я умею и ваш баланс" in help_.splitlines()
-    assert help_.endswith("На вашем балансе 119,88 кредита. Чтобы пополнить его, нажмите кнопку ниже или отправьте "
+    assert help_.endswith("На вашем балансе 119,89 кредита. Чтобы пополнить его, нажмите кнопку ниже или отправьте "
                           "/buy — оплата звёздами Telegram.")  # fmt: skip
     assert (
         unknown
