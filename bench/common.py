@@ -50,7 +50,7 @@ def bench_environment(database_url: str, redis_url: str = "", **extra: str) -> d
 def copy_users(cursor, count: int, since) -> None:
     """Users 1..count, inserted with COPY (every NOT NULL column, as the ORM would fill them)."""
     with cursor.copy(
-        "COPY users_telegramuser (id, username, first_name, last_name, language_code, is_premium, "
+        "COPY users_telegramuser (id, username, first_name, last_name, language_code, bot_language, is_premium, "
         "registration_date, last_seen_date, gender, psychological_summary, profile_summary, metaphysical_profile, "
         "streams, markers, has_started_journey, has_completed_journey, has_visited_platform, has_purchased_flow, "
         "is_admin, is_active, source) FROM STDIN"
@@ -63,6 +63,7 @@ def copy_users(cursor, count: int, since) -> None:
                     "Bench",
                     "",
                     "en",
+                    "",
                     False,
                     since,
                     since,

@@ -15,6 +15,7 @@ from apps.users.models import TelegramUser
 pytestmark = pytest.mark.django_db(transaction=True)
 
 OFFLINE_ANSWER = "[Demo reply: no LLM is configured (set OPENAI_API_KEY).]"
+OFFLINE_ANSWER_RU = "[Демо-ответ: языковая модель не подключена (задайте OPENAI_API_KEY).]"
 
 
 def _chat(*args: str) -> str:
@@ -27,7 +28,7 @@ def test_chat_says_start_and_hello_through_the_inbox(reference_data, bot_api):
     output = _chat("--say", "/start", "--say", "hello")
     assert "you › /start\nbot › Здравствуйте, Tester!" in output, "the test user speaks Russian unless told"
     assert "you › hello\n" in output
-    assert f"bot › {OFFLINE_ANSWER}" in output
+    assert f"bot › {OFFLINE_ANSWER_RU}" in output, "the demo model answers in the user's language"
     user = TelegramUser.objects.get(pk=DEFAULT_USER_ID)
     assert user.source == SOURCE and user.language_code == "ru"
     updates = InboxUpdate.objects.all()
