@@ -61,10 +61,6 @@ class DateRangeInput(serializers.Serializer):
         return {**data, "start": start, "end": end}
 
 
-class CostsInput(PeriodInput):
-    group_by = serializers.ChoiceField(choices=["day", "model", "provider", "user"], default="day")
-
-
 class FunnelInput(PeriodInput):
     steps = serializers.CharField(help_text="comma-separated event names, in order (2 to 10)")
 

@@ -11,14 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.analytics.api import ROWS, query_params
-from apps.analytics.serializers import CostsInput
 from apps.users.models import TelegramUser
 
 from . import selectors
 from .filters import OperationFilter
 from .models import Operation
 from .revenue import GROUPINGS, revenue_rows
-from .serializers import BalanceOutput, CostsRowOutput, OperationOutput
+from .serializers import BalanceOutput, CostsInput, CostsRowOutput, OperationOutput
 from .services import get_user_balance
 
 

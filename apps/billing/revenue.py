@@ -26,11 +26,12 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce, TruncDate
+from django.db.models import Count, DateField, Expression, F, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, TruncDate, TruncWeek
 from django.utils import timezone
 
 from apps.llm.models import LLMRequest, RequestType
+from apps.users.models import TelegramUser
 
 from .models import Operation, OperationType
 
@@ -47,12 +48,6 @@ _INFLOWS = Q(type__in=[OperationType.PAYMENT, OperationType.BONUS, OperationType
 
 def as_money(value: Decimal) -> Decimal:
     return value.quantize(MONEY, rounding=ROUND_HALF_UP)
-
-
-def usd_text(value: Decimal) -> str:
-    """Exact, without the zeros that say nothing: $1.30, $0.000036, -$0.50."""
-    whole, _, fraction = f"{abs(as_money(value)):f}".partition(".")
-    return f"{'-' if value < 0 else ''}${whole}.{fraction.rstrip('0').ljust(2, '0')}"
 
 
 @dataclass
@@ -111,10 +106,13 @@ class Cell(NamedTuple):
 @dataclass(frozen=True)
 class Grouping:
     """How cells become rows: `key` names a cell's group; `request_fields` are the LLMRequest fields it reads
-    from `cell.request` (a user-day's earned revenue is shared among them by the credits each consumed)."""
+    from `cell.request` (a user-day's earned revenue is shared among them by the credits each consumed). Or
+    `user_group`, a TelegramUser field or expression: every cell of a user falls in the user's group (requests
+    of nobody in None)."""
 
-    key: Callable[[Cell], Hashable]
+    key: Callable[[Cell], Hashable] | None = None
     request_fields: tuple[str, ...] = ()
+    user_group: F | Expression | None = None
 
 
 GROUPINGS = {
@@ -122,7 +120,16 @@ GROUPINGS = {
     "user": Grouping(lambda cell: cell.user_id),
     "model": Grouping(lambda cell: cell.request[0], ("model",)),
     "provider": Grouping(lambda cell: cell.request[0], ("provider",)),
+    # The Monday of the week the user registered in.
+    "cohort": Grouping(user_group=TruncWeek("registration_date", output_field=DateField())),
+    # The deep-link payload of their first /start; "" when they came without one.
+    "source": Grouping(user_group=F("source")),
+    # Their hero's-journey stage now; "" when not analysed yet.
+    "stage": Grouping(user_group=Coalesce("last_journey_stage", Value(""))),
 }
+
+# Users looked up at a time for a grouping by user: a bounded number of query parameters.
+_USERS_AT_ONCE = 5000
 
 
 def revenue_rows(
@@ -131,11 +138,24 @@ def revenue_rows(
     """Figures per group for [start, end) (start None: since the beginning), every money figure in USD to
     MONEY's precision; groups in order, None last."""
     groups: dict[Hashable, Figures] = defaultdict(Figures)
-    for cell, figures in revenue_cells(start, end, request_fields=grouping.request_fields, user_ids=user_ids).items():
-        groups[grouping.key(cell)].add(figures)
+    cells = revenue_cells(start, end, request_fields=grouping.request_fields, user_ids=user_ids)
+    key = grouping.key
+    if grouping.user_group is not None:
+        of_user = _user_groups(grouping.user_group, {cell.user_id for cell in cells} - {None})
+        key = lambda cell: of_user.get(cell.user_id)  # noqa: E731
+    for cell, figures in cells.items():
+        groups[key(cell)].add(figures)
     # A grouping's keys are of one type (days, user ids, names), None aside.
     order = sorted(groups, key=lambda group: (group is None, "" if group is None else group))
     return [groups[group].as_row(group) for group in order]
+
+
+def _user_groups(group: F | Expression, user_ids: set[int]) -> dict[int, Hashable]:
+    ids, found = sorted(user_ids), {}
+    for at in range(0, len(ids), _USERS_AT_ONCE):
+        users = TelegramUser.objects.filter(pk__in=ids[at : at + _USERS_AT_ONCE])
+        found.update(users.annotate(group_key=group).values_list("pk", "group_key"))
+    return found
 
 
 def user_revenue(user_id: int) -> Figures:

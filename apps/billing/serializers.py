@@ -1,7 +1,10 @@
 from django.conf import settings
 from rest_framework import serializers
 
+from apps.analytics.serializers import PeriodInput
+
 from .models import Operation
+from .revenue import GROUPINGS
 
 
 class OperationOutput(serializers.ModelSerializer):
@@ -29,6 +32,16 @@ class BalanceOutput(serializers.Serializer):
     unit = serializers.CharField(default=settings.BILLING_UNIT)
 
 
+class CostsInput(PeriodInput):
+    group_by = serializers.ChoiceField(
+        choices=list(GROUPINGS),
+        default="day",
+        help_text="cohort: the week users registered (its Monday); source: their deep link; stage: their "
+        "hero's-journey stage",
+        error_messages={"invalid_choice": f"unknown grouping {{input!r}}: use one of {', '.join(GROUPINGS)}"},
+    )
+
+
 def _money(help_text: str) -> serializers.DecimalField:
     return serializers.DecimalField(max_digits=20, decimal_places=8, help_text=f"USD: {help_text}")
 
@@ -36,7 +49,10 @@ def _money(help_text: str) -> serializers.DecimalField:
 class CostsRowOutput(serializers.Serializer):
     """One row of llm/costs/ (apps.billing.revenue defines each figure)."""
 
-    group = serializers.JSONField(help_text="the day, user id, model or provider; null: no user, or no model (cash)")
+    group = serializers.JSONField(
+        help_text='the day, user id, model, provider, cohort week, source or stage ("": none); '
+        "null: no user, or no model (cash)"
+    )
     requests = serializers.IntegerField()
     prompt_tokens = serializers.IntegerField()
     completion_tokens = serializers.IntegerField()

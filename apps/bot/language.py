@@ -5,13 +5,23 @@ Telegram app reports (language_code, mapped by BOT_LANGUAGE_BY_TELEGRAM_CODE), e
 Each update is handled with its user's language active (apps.bot.runtime), so every text the handlers and
 flows produce meanwhile (static_text's lazy strings) is in it."""
 
-from decimal import ROUND_HALF_UP, Decimal
-
 from django.conf import settings
-from django.utils import formats, translation
-from django.utils.translation import ngettext
+from django.utils import translation
 
+# Amounts of credits, read in the active language: one formatter for the bot and the admin (core.money).
+from apps.core.money import amount_text, credits_phrase, credits_unit
 from apps.users.models import TelegramUser
+
+__all__ = [
+    "amount_text",
+    "bot_languages",
+    "credits_phrase",
+    "credits_unit",
+    "language_for_code",
+    "language_name_in_english",
+    "user_language",
+    "user_language_set",
+]
 
 
 def bot_languages() -> dict[str, str]:
@@ -51,29 +61,3 @@ def language_name_in_english(language: str) -> str:
     """For the model's instructions: "Russian"."""
     info = translation.get_language_info(language)
     return info["name"]
-
-
-def amount_text(value: Decimal | int | str, places: int = 2) -> str:
-    """An amount as people read it in the active language: 19.99 / 19,99, 12.5 / 12,5, 100; at most `places`
-    decimal places, no trailing zeros."""
-    quantum = Decimal(1).scaleb(-places)
-    text = f"{Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP):f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
-    return text.replace(".", str(formats.get_format("DECIMAL_SEPARATOR")))
-
-
-def credits_unit(value: Decimal | int | str) -> str:
-    """The word for credits that goes with this amount: 1 credit, 5 credits; 1 кредит, 3 кредита, 5 кредитов,
-    and for a fraction 0,5 кредита (as every other language counts a fraction: the form of 2)."""
-    amount = abs(Decimal(value))
-    count = int(amount) if amount == amount.to_integral_value() else 2
-    return ngettext("credit", "credits", count)
-
-
-def credits_phrase(value: Decimal | int | str, places: int = 2) -> str:
-    """19.99 credits / 19,99 кредита."""
-    shown = Decimal(amount_text(value, places).replace(str(formats.get_format("DECIMAL_SEPARATOR")), "."))
-    return f"{amount_text(value, places)} {credits_unit(shown)}"

@@ -17,7 +17,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from apps.billing.models import CreditPackage, Operation, OperationType, Payment
-from apps.billing.revenue import GROUPINGS, revenue_rows, usd_text
+from apps.billing.revenue import GROUPINGS, revenue_rows
 from apps.billing.services import (
     billing_grant_trial,
     billing_reserve,
@@ -30,6 +30,7 @@ from apps.billing.services import (
 )
 from apps.bot.flows.stats import today_figures
 from apps.core.dates import day_start
+from apps.core.money import usd_text
 from apps.llm.models import RequestType
 from apps.users.models import TelegramUser
 from tests.factories import LLMRequestFactory
@@ -167,8 +168,8 @@ def test_user_pages_dashboard_api_csv_and_stats_agree_to_the_cent(ledger, api, a
         for name in MONEY:
             assert usd_text(Decimal(row[name])) in page, (user_id, name)
     page = admin_client.get(reverse("admin:users_telegramuser_change", args=[BUYER])).content.decode()
-    assert "paid 150 Stars = cash $1.95; charged 176 credits = earned $1.378;" in page
-    assert "LLM cost $0.078 (background $0.003); margin $1.30" in page
+    assert "paid 150 ⭐ = cash $1.95; charged 176 credits = earned $1.38;" in page
+    assert "LLM cost $0.08 (background $0.003); margin $1.30" in page
 
     # The export is the same rows.
     export = api.get("/api/v1/llm/costs/", {**period, "group_by": "user", "format": "csv"})

@@ -2,6 +2,8 @@
 
 from decimal import ROUND_HALF_UP, Decimal
 
+from apps.core.money import amount_text
+
 # What credits are rounded to: four places, as the models store them (decimal_places=4).
 CREDIT_PRECISION = Decimal("0.0001")
 
@@ -11,6 +13,5 @@ def as_credits(value: Decimal | int | str) -> Decimal:
 
 
 def credits_text(value: Decimal) -> str:
-    """An amount as people read it: 100, 12.5, 0.16 (never 1E+2 or 100.0000)."""
-    text = f"{Decimal(value).quantize(CREDIT_PRECISION):f}"
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    """An amount as people read it, to the ledger's precision: 100, 12.5, 0.16, 1,250 (never 1E+2 or 100.0000)."""
+    return amount_text(value, places=4)
