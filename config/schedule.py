@@ -48,6 +48,11 @@ SCHEDULE: list[Job] = [
         "apps.billing.tasks.settle_pending_refunds",
         300,
     ),
+    Job(
+        "Billing: lapse subscriptions not renewed (unused credits expire with SUBSCRIPTION_CREDITS_EXPIRE)",
+        "apps.billing.tasks.lapse_subscriptions",
+        3600,
+    ),
     # retention and housekeeping
     Job("Users: archive old activity of busy users (weekly)", "apps.users.tasks.archive_activity", 7 * DAY),
     Job("Analytics: purge raw events after ANALYTICS_RETENTION_DAYS", "apps.analytics.tasks.purge_events", DAY),

@@ -16,6 +16,8 @@ class Events:
     TOPUP_OFFERED = "topup_offered"
     JOURNEY_STAGE_CHANGED = "journey_stage_changed"
     BROADCAST_DELIVERED = "broadcast_delivered"
+    PLATFORM_VISITED = "platform_visited"  # a tracked link (/go/<slug>) followed
+    FLOW_PURCHASED = "flow_purchased"  # a paid stream bought
     # Seed 002's
     SERVICE_SUGGESTED = "service_suggested"
     SERVICE_ADDED = "service_added"
@@ -34,6 +36,8 @@ REQUIRED_PROPERTIES: dict[str, tuple[str, ...]] = {
     Events.TOPUP_OFFERED: ("balance",),
     Events.JOURNEY_STAGE_CHANGED: ("from_stage", "to_stage"),
     Events.BROADCAST_DELIVERED: ("broadcast_id",),
+    Events.PLATFORM_VISITED: ("link",),
+    Events.FLOW_PURCHASED: ("stream",),
     Events.SERVICE_SUGGESTED: ("service_name", "confidence_score"),
     Events.SERVICE_ADDED: (),
     Events.CART_CONFIRMED: (),

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, Streami
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from apps.core.admin import PermanentRecordAdmin
@@ -23,12 +24,16 @@ from .models import (
     Invoice,
     Operation,
     OperationType,
+    PaidStream,
     Payment,
     PaymentStatus,
     PricePlan,
+    Subscription,
+    SubscriptionPlan,
+    TrackedLink,
 )
 from .price_check import ModelCharge, PricesVsCost, prices_vs_cost
-from .services import ledger_apply, payment_refund, refunds_settle
+from .services import ledger_apply, payment_refund, refunds_settle, tracked_url
 
 
 @admin.register(Balance)
@@ -319,6 +324,100 @@ class PricePlanAdmin(admin.ModelAdmin):
 class CreditPackageAdmin(admin.ModelAdmin):
     list_display = ["title", "credits", "stars", "is_active", "position"]
     list_editable = ["is_active", "position"]
+
+
+@admin.register(SubscriptionPlan)
+class SubscriptionPlanAdmin(admin.ModelAdmin):
+    list_display = ["title", "credits", "stars", "is_active", "position", "subscribers"]
+    list_editable = ["is_active", "position"]
+
+    @admin.display(description="live subscribers")
+    def subscribers(self, plan: SubscriptionPlan) -> int:
+        return plan.subscriptions.filter(expires_at__gt=timezone.now()).count()
+
+
+class SubscriptionPaymentInline(admin.TabularInline):
+    model = Payment
+    fields = ["created_at", "telegram_payment_charge_id", "stars", "credits", "period_end", "status"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+class SubscriptionStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("renews", "Renews"), ("canceled", "Cancelled, period lasts"), ("over", "Over")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "renews":
+            return queryset.filter(expires_at__gt=now, is_canceled=False)
+        if self.value() == "canceled":
+            return queryset.filter(expires_at__gt=now, is_canceled=True)
+        if self.value() == "over":
+            return queryset.filter(expires_at__lte=now)
+        return queryset
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(PermanentRecordAdmin):
+    """Subscribers, their renewals and cancellations; a period is refunded from here (its latest) or from
+    Payments."""
+
+    list_display = ["user", "title", "started_at", "expires_at", "renewals", "is_canceled", "canceled_at", "lapsed_at"]
+    list_filter = [SubscriptionStateFilter, "plan", ("started_at", admin.DateFieldListFilter)]
+    search_fields = ["=user__id", "charge_id"]
+    list_select_related = ["user"]
+    inlines = [SubscriptionPaymentInline]
+    actions = ["refund_latest_period"]
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.change_payment")
+
+    @admin.action(
+        description="Refund the latest paid period (Stars back, its credits taken back)", permissions=["refund"]
+    )
+    def refund_latest_period(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        for subscription in queryset:
+            payment = subscription.payments.filter(status=PaymentStatus.PAID).order_by("-created_at").first()
+            if payment is None:
+                self.message_user(request, f"{subscription}: no paid period to refund.", messages.ERROR)
+                continue
+            try:
+                refunded = payment_refund(payment_id=payment.pk, staff=request.user)
+            except (BillingError, SendFailed) as error:
+                self.message_user(request, f"{subscription}: not refunded: {error}", messages.ERROR)
+            else:
+                self.message_user(
+                    request, f"{subscription}: payment {payment.pk} {refunded.get_status_display().lower()}."
+                )
+
+
+@admin.register(TrackedLink)
+class TrackedLinkAdmin(admin.ModelAdmin):
+    list_display = ["slug", "title", "target_url", "example"]
+    prepopulated_fields = {"slug": ["title"]}
+
+    @admin.display(description="as the bot sends it (user 1)")
+    def example(self, link: TrackedLink) -> str:
+        return tracked_url(link, 1) or "set PUBLIC_BASE_URL"
+
+
+@admin.register(PaidStream)
+class PaidStreamAdmin(admin.ModelAdmin):
+    list_display = ["title", "stars", "stream_tag", "link", "about_link", "is_active", "position", "buyers"]
+    list_editable = ["is_active", "position"]
+
+    @admin.display(description="buyers")
+    def buyers(self, stream: PaidStream) -> int:
+        return stream.payments.filter(status=PaymentStatus.PAID).count()
 
 
 @admin.register(GenerationLog)

@@ -33,6 +33,8 @@ class OperationType(models.IntegerChoices):
     BONUS = 5, "bonus"
     RESERVE = 6, "reserve"
     RELEASE = 7, "release"
+    # Unused credits of a subscription period that lapsed, taken back (SUBSCRIPTION_CREDITS_EXPIRE).
+    EXPIRY = 8, "expiry"
 
 
 class Operation(models.Model):
@@ -152,12 +154,68 @@ class CreditPackage(models.Model):
         return f"{self.title}: {self.credits} for {self.stars} XTR"
 
 
+class SubscriptionPlan(models.Model):
+    """Credits every 30 days for Stars, renewed by Telegram until the user cancels."""
+
+    title = models.CharField(max_length=64)
+    stars = models.PositiveIntegerField(help_text="Telegram Stars (XTR) per 30 days")
+    credits = models.DecimalField(**CREDITS, help_text="Credits granted each period")
+    is_active = models.BooleanField(default=True, help_text="Offered in /buy (subscribers keep renewing)")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "stars"]
+
+    def __str__(self) -> str:
+        return f"{self.title}: {self.credits} every 30 days for {self.stars} XTR"
+
+
+class PaidStream(models.Model):
+    """A product that is not credits (a stream, a course, access to a channel), bought once with Stars."""
+
+    title = models.CharField(max_length=64)
+    stars = models.PositiveIntegerField(help_text="Price in Telegram Stars (XTR)")
+    stream_tag = models.CharField(max_length=40, help_text="Added to the buyer's streams: broadcasts can target it")
+    link = models.URLField(blank=True, help_text="Sent to the buyer after payment (optional)")
+    about_link = models.ForeignKey(
+        "billing.TrackedLink",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="A tracked link to the platform, shown beside the stream in /buy",
+    )
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "stars"]
+
+    def __str__(self) -> str:
+        return f"{self.title} for {self.stars} XTR"
+
+
+class TrackedLink(models.Model):
+    """/go/<slug>: redirects to the platform; a visit by a user the bot gave the link marks them a visitor."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    title = models.CharField(max_length=64, blank=True)
+    target_url = models.URLField(help_text="Where /go/<slug> redirects")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"/go/{self.slug} → {self.target_url}"
+
+
 class Invoice(models.Model):
     """What one invoice sold, fixed when it was sent: its payload ("inv:<id>") names this row, so a payment
-    is credited with what the user was shown, whatever staff change in the package before they pay."""
+    is credited with what the user was shown, whatever staff change in the package before they pay. A
+    subscription's invoice link is paid again at every renewal, with the same payload."""
 
     user = models.ForeignKey("users.TelegramUser", on_delete=models.CASCADE, related_name="+")
     package = models.ForeignKey(CreditPackage, null=True, on_delete=models.SET_NULL, related_name="+")
+    plan = models.ForeignKey(SubscriptionPlan, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    stream = models.ForeignKey(PaidStream, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     title = models.CharField(max_length=64)
     credits = models.DecimalField(**CREDITS)
     stars = models.PositiveIntegerField()
@@ -165,6 +223,35 @@ class Invoice(models.Model):
 
     def __str__(self) -> str:
         return f"invoice {self.pk}: {self.title}, {self.credits} for {self.stars} XTR to {self.user_id}"
+
+
+class Subscription(models.Model):
+    """One user's subscription: the invoice link they paid, renewed by Telegram every period."""
+
+    user = models.ForeignKey("users.TelegramUser", on_delete=models.CASCADE, related_name="subscriptions")
+    invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="subscription")
+    plan = models.ForeignKey(SubscriptionPlan, null=True, on_delete=models.SET_NULL, related_name="subscriptions")
+    title = models.CharField(max_length=64)
+    # The first payment's charge id names the subscription in editUserStarSubscription.
+    charge_id = models.CharField(max_length=128)
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(help_text="End of the period paid for")
+    is_canceled = models.BooleanField(default=False, help_text="The user cancelled: it will not renew")
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    renewals = models.PositiveIntegerField(default=0)
+    # Set once a lapsed subscription's unused credits were dealt with (expired, or kept by the setting).
+    lapsed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-expires_at"]
+        indexes = [models.Index(fields=["lapsed_at", "expires_at"], name="subscription_lapse_due")]
+
+    def __str__(self) -> str:
+        return f"{self.title} of {self.user_id} until {self.expires_at:%Y-%m-%d}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.expires_at > timezone.now()
 
 
 class PaymentStatus(models.TextChoices):
@@ -185,6 +272,12 @@ class Payment(models.Model):
     telegram_payment_charge_id = models.CharField(max_length=128, unique=True)
     provider_payment_charge_id = models.CharField(max_length=128, blank=True)
     invoice_payload = models.CharField(max_length=128)
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    # A subscription payment: the end of the period it paid for (subscription_expiration_date).
+    period_end = models.DateTimeField(null=True, blank=True)
+    stream = models.ForeignKey(PaidStream, null=True, blank=True, on_delete=models.SET_NULL, related_name="payments")
     status = models.CharField(max_length=10, choices=PaymentStatus.choices, default=PaymentStatus.PAID)
     created_at = models.DateTimeField(default=timezone.now)
     # Set once the thanks reached Telegram: a redelivered payment is thanked if, and only if, it is unset.

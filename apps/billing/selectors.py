@@ -9,7 +9,16 @@ from django.utils import timezone
 from apps.llm.models import RequestType
 from apps.users.models import TelegramUser
 
-from .models import Balance, CreditPackage, Operation, OperationType, Payment
+from .models import (
+    Balance,
+    CreditPackage,
+    Operation,
+    OperationType,
+    PaidStream,
+    Payment,
+    Subscription,
+    SubscriptionPlan,
+)
 
 
 def active_packages() -> list[CreditPackage]:
@@ -21,6 +30,28 @@ def package_for_sale(package_id: str) -> CreditPackage | None:
     if not package_id.isdigit():
         return None
     return CreditPackage.objects.filter(pk=int(package_id), is_active=True).first()
+
+
+def active_plans() -> list[SubscriptionPlan]:
+    return list(SubscriptionPlan.objects.filter(is_active=True))
+
+
+def plan_for_sale(plan_id: str) -> SubscriptionPlan | None:
+    return SubscriptionPlan.objects.filter(pk=int(plan_id), is_active=True).first() if plan_id.isdigit() else None
+
+
+def active_streams() -> list[PaidStream]:
+    return list(PaidStream.objects.filter(is_active=True).select_related("about_link"))
+
+
+def stream_for_sale(stream_id: str) -> PaidStream | None:
+    return PaidStream.objects.filter(pk=int(stream_id), is_active=True).first() if stream_id.isdigit() else None
+
+
+def live_subscription(user_id: int) -> Subscription | None:
+    """The user's subscription whose paid period lasts (the one ending last), or None."""
+    live = Subscription.objects.filter(user_id=user_id, expires_at__gt=timezone.now()).select_related("invoice")
+    return live.order_by("-expires_at").first()
 
 
 def ledger_mismatches() -> tuple[int, list[dict]]:
@@ -63,6 +94,7 @@ class StatementKind(StrEnum):
     REFUND_UNDONE = "refund_undone"  # a refund Telegram did not make: the credits given back
     BONUS = "bonus"
     ADJUSTMENT = "adjustment"
+    EXPIRY = "expiry"  # a lapsed subscription's unused credits
 
 
 @dataclass(frozen=True)
@@ -85,6 +117,7 @@ _STATEMENT_KINDS = {
     OperationType.PAYMENT: StatementKind.TOPUP,
     OperationType.BONUS: StatementKind.BONUS,
     OperationType.ADJUSTMENT: StatementKind.ADJUSTMENT,
+    OperationType.EXPIRY: StatementKind.EXPIRY,
 }
 
 

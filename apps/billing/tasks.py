@@ -21,3 +21,10 @@ def release_stale_reserves() -> int:
 def settle_pending_refunds() -> dict[str, int]:
     settled = services.refunds_settle()
     return {"refunded": len(settled.refunded), "undone": len(settled.undone), "pending": len(settled.pending)}
+
+
+# Routed to the payments queue (CELERY_TASK_ROUTES) with the other money jobs.
+@shared_task
+@single_run("lapse_subscriptions", timeout=15 * 60)
+def lapse_subscriptions() -> int:
+    return len(services.subscriptions_lapse())

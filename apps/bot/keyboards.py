@@ -8,6 +8,10 @@ from . import static_text
 
 BUY_MENU = "buy:menu"
 BUY_PREFIX = "buy:"
+PLAN_PREFIX = "buy:plan:"
+STREAM_PREFIX = "buy:stream:"
+# /subscription's buttons: ask to cancel, cancel, keep it, renew again ("subscription:<action>:<id>").
+SUBSCRIPTION_PREFIX = "subscription:"
 NEW_CONFIRM = "session:new:confirm"
 NEW_CANCEL = "session:new:cancel"
 LANGUAGE_PREFIX = "language:"
@@ -16,8 +20,21 @@ Keyboard = dict[str, list[list[dict[str, str]]]]
 
 
 def buttons(rows: Iterable[Iterable[tuple[str, str]]]) -> Keyboard:
-    """Rows of (label, callback data); a lazy label is read in the active language."""
-    return {"inline_keyboard": [[{"text": str(text), "callback_data": data} for text, data in row] for row in rows]}
+    """Rows of (label, callback data, or a link to open: "https://…"); a lazy label is read in the active
+    language."""
+    return {"inline_keyboard": [[_button(str(text), data) for text, data in row] for row in rows]}
+
+
+def _button(text: str, data: str) -> dict[str, str]:
+    return (
+        {"text": text, "url": data}
+        if data.startswith(("https://", "http://"))
+        else {"text": text, "callback_data": data}
+    )
+
+
+def subscription_action(action: str, subscription_id: int) -> str:
+    return f"{SUBSCRIPTION_PREFIX}{action}:{subscription_id}"
 
 
 def topup() -> Keyboard:

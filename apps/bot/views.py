@@ -1,9 +1,11 @@
 import hmac
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.billing.services import tracked_link_visit
 
 from .services import InvalidUpdate, inbox_receive, update_parse
 
@@ -37,3 +39,12 @@ def telegram_webhook(request: HttpRequest) -> HttpResponse:
         return JsonResponse({"error": str(error)}, status=400)
     inbox_receive(payload=payload)
     return HttpResponse(status=200)
+
+
+@require_GET
+def tracked_link(request: HttpRequest, slug: str) -> HttpResponse:
+    """/go/<slug>: redirect to the platform, recording the visit of the user the link's token names."""
+    target = tracked_link_visit(slug, request.GET.get("u", ""))
+    if target is None:
+        raise Http404("no such link")
+    return HttpResponseRedirect(target)

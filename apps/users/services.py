@@ -84,3 +84,19 @@ def user_profile_update(user: TelegramUser, *, summary: str, streams: list) -> N
     user.streams = [str(stream)[:40] for stream in streams][:5]
     user.markers = {**(user.markers or {}), "profile_updated_at": timezone.now().isoformat()}
     user.save(update_fields=["psychological_summary", "streams", "markers"])
+
+
+def user_stream_purchased(*, user_id: int, tag: str) -> None:
+    """A paid stream bought: the purchased-flow flag, and its tag among the user's streams (once)."""
+    user = TelegramUser.objects.select_for_update().get(pk=user_id)
+    fields = ["has_purchased_flow"]
+    user.has_purchased_flow = True
+    if tag and tag not in (user.streams or []):
+        user.streams = [*(user.streams or []), tag]
+        fields.append("streams")
+    user.save(update_fields=fields)
+
+
+def user_visited_platform(user_id: int) -> bool:
+    """The user followed a tracked link to the platform. True the first time only."""
+    return bool(TelegramUser.objects.filter(pk=user_id, has_visited_platform=False).update(has_visited_platform=True))

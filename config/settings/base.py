@@ -152,6 +152,7 @@ CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys([CELERY_TASK_DEFAULT
 # Settling refunds Telegram did not confirm is money too: it does not wait behind chat either.
 CELERY_TASK_ROUTES = {
     "apps.billing.tasks.settle_pending_refunds": {"queue": PAYMENTS_QUEUE or CELERY_TASK_DEFAULT_QUEUE},
+    "apps.billing.tasks.lapse_subscriptions": {"queue": PAYMENTS_QUEUE or CELERY_TASK_DEFAULT_QUEUE},
 }
 
 # --- I18N, static ---------------------------------------------------------------------------
@@ -280,6 +281,11 @@ if "BILLING_USD_PER_CREDIT" in os.environ:
         "(README, Revenue and margin). Remove BILLING_USD_PER_CREDIT from the environment."
     )
 DATABASE_BUDGET_BYTES = env.int("DATABASE_BUDGET_BYTES", default=1024**3)
+# A lapsed subscription's unused credits: kept (off), or taken back at the period's end (on) by the beat job.
+SUBSCRIPTION_CREDITS_EXPIRE = env.bool("SUBSCRIPTION_CREDITS_EXPIRE", default=False)
+# Where this site is reached from outside (https://bot.example.com): tracked links (/go/<slug>) the bot
+# sends start with it. Unset: the bot sends no tracked links.
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 
 # --- Product --------------------------------------------------------------------------------
 ANALYTICS_ENABLED = env.bool("ANALYTICS_ENABLED", default=True)

@@ -119,6 +119,10 @@ class FakeBotAPI(LoopbackServer):
             # Files users sent (getFile, then a download from /file/bot<token>/<file_path>), by file_id.
             self.files: dict[str, bytes] = {}
             self.downloads: list[str] = []
+            # Star subscriptions: (user id, charge id) → cancelled (editUserStarSubscription); users whose edits
+            # are refused.
+            self.star_subscriptions: dict[tuple[int, str], bool] = {}
+            self._subscription_edits_refused: set[int] = set()
 
     def limit_rate(self, per_second: int) -> None:
         """Enforce Telegram's broadcast limit: a message beyond `per_second` in any one-second window is
@@ -157,6 +161,12 @@ class FakeBotAPI(LoopbackServer):
         """How the next refundStarPayment calls are answered, in order (then: refunded at once)."""
         with self._changed:
             self._refunds.extend(answers)
+
+    def refuse_subscription_edits(self, user_id: int) -> None:
+        """editUserStarSubscription for this user is refused with a 400, as Telegram does for a subscription
+        that is not the user's or is over."""
+        with self._changed:
+            self._subscription_edits_refused.add(user_id)
 
     def refuse_drafts(self, refuse: bool = True) -> None:
         """Answer sendMessageDraft as a Bot API server older than 9.3 does: 404, method not found."""
@@ -234,6 +244,16 @@ class FakeBotAPI(LoopbackServer):
             with self._changed:
                 page = self.star_transactions[offset : offset + limit]
             return 200, {"ok": True, "result": {"transactions": page}}
+        if method == "createInvoiceLink":
+            # A link per invoice, as Telegram's: https://t.me/$<slug>
+            return 200, {"ok": True, "result": f"https://t.me/$fake-invoice-{next(self._message_ids)}"}
+        if method == "editUserStarSubscription":
+            user_id, charge_id = int(params["user_id"]), str(params["telegram_payment_charge_id"])
+            with self._changed:
+                if user_id in self._subscription_edits_refused:
+                    return 400, _bad_request("SUBSCRIPTION_NOT_FOUND")
+                self.star_subscriptions[(user_id, charge_id)] = str(params["is_canceled"]).lower() == "true"
+            return 200, {"ok": True, "result": True}
         if method == "refundStarPayment":
             return self._refund(int(params["user_id"]), str(params["telegram_payment_charge_id"]))
         if method in _MESSAGE_METHODS:
@@ -328,3 +348,37 @@ class FakeBotAPI(LoopbackServer):
                 send_json(self, call.status, json.dumps(answer).encode())
 
         return Handler
+
+
+def successful_payment_update(
+    update_id: int,
+    *,
+    user_id: int,
+    payload: str,
+    stars: int,
+    charge_id: str,
+    subscription_until: int | None = None,
+    language_code: str = "en",
+) -> dict[str, Any]:
+    """A message carrying successful_payment, as Telegram sends it; with `subscription_until` (a Unix time)
+    one of a subscription's payments, the first or a renewal (is_recurring, subscription_expiration_date)."""
+    person = {**_user(user_id), "language_code": language_code}
+    paid: dict[str, Any] = {
+        "currency": "XTR",
+        "total_amount": stars,
+        "invoice_payload": payload,
+        "telegram_payment_charge_id": charge_id,
+        "provider_payment_charge_id": "",
+    }
+    if subscription_until is not None:
+        paid.update(is_recurring=True, subscription_expiration_date=subscription_until)
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": int(time.time()),
+            "from": person,
+            "chat": {"id": user_id, "type": "private", "first_name": person["first_name"]},
+            "successful_payment": paid,
+        },
+    }

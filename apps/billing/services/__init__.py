@@ -24,6 +24,7 @@ from .ledger import (
     operation_key,
     update_user_balance,
 )
+from .links import tracked_link_visit, tracked_url
 from .logs import log_debug, log_kie_operation, logs_purge
 from .stars import (
     STARS_CURRENCY,
@@ -35,9 +36,11 @@ from .stars import (
     payment_thanked,
     refunds_settle,
 )
+from .subscriptions import SUBSCRIPTION_PERIOD, subscription_set_canceled, subscriptions_lapse
 
 __all__ = [
     "STARS_CURRENCY",
+    "SUBSCRIPTION_PERIOD",
     "RefundsSettled",
     "add_to_balance",
     "billing_grant_trial",
@@ -66,5 +69,9 @@ __all__ = [
     "plan_for",
     "refunds_settle",
     "reserves_release_stale",
+    "subscription_set_canceled",
+    "subscriptions_lapse",
+    "tracked_link_visit",
+    "tracked_url",
     "update_user_balance",
 ]

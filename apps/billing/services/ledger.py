@@ -17,7 +17,7 @@ from ..models import Balance, Operation, OperationType
 from .credits import CREDIT_PRECISION, as_credits
 
 # What an idempotency key built by operation_key names: the event that caused the operation.
-KeyKind = Literal["payment", "refund", "release", "generation", "trial", "hold"]
+KeyKind = Literal["payment", "refund", "release", "generation", "trial", "hold", "expiry"]
 
 
 def operation_key(kind: KeyKind, ref: object) -> str:

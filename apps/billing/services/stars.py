@@ -17,9 +17,19 @@ from apps.core.gateway import telegram_gateway
 from apps.users.models import TelegramUser
 
 from ..exceptions import InsufficientBalance, RefundRefused
-from ..models import CreditPackage, Invoice, OperationType, Payment, PaymentStatus
+from ..models import (
+    CreditPackage,
+    Invoice,
+    OperationType,
+    PaidStream,
+    Payment,
+    PaymentStatus,
+    SubscriptionPlan,
+)
 from ..selectors import package_for_sale
 from .ledger import ledger_apply, operation_key
+from .streams import stream_purchased
+from .subscriptions import subscription_period_paid, subscription_refunded
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +39,25 @@ _PACKAGE = "pkg"  # "pkg:<package id>:<user id>", the payload of invoices sent b
 
 
 # --- Invoices ----------------------------------------------------------------------------------
-def invoice_payload(*, package: CreditPackage, user_id: int) -> str:
-    """Record what this invoice sells (the package's title, credits and Stars now) and return the payload
-    that names it: the payment is credited with this, whatever staff change in the package meanwhile."""
+def invoice_payload(
+    *,
+    user_id: int,
+    package: CreditPackage | None = None,
+    plan: SubscriptionPlan | None = None,
+    stream: PaidStream | None = None,
+) -> str:
+    """Record what this invoice sells (a package, a subscription plan or a paid stream: its title, credits
+    and Stars now) and return the payload that names it: the payment is credited with this, whatever staff
+    change meanwhile."""
+    sold = package or plan or stream
     invoice = Invoice.objects.create(
-        user_id=user_id, package=package, title=package.title, credits=package.credits, stars=package.stars
+        user_id=user_id,
+        package=package,
+        plan=plan,
+        stream=stream,
+        title=sold.title,
+        credits=Decimal(0) if stream is not None else sold.credits,
+        stars=sold.stars,
     )
     return f"{_INVOICE}:{invoice.pk}"
 
@@ -48,6 +72,8 @@ class _Offer:
     title: str
     credits: Decimal
     stars: int
+    plan_id: int | None = None
+    stream_id: int | None = None
 
 
 def _offer(payload: str) -> _Offer | None:
@@ -57,7 +83,16 @@ def _offer(payload: str) -> _Offer | None:
     if kind == _INVOICE and rest.isdigit():
         invoice = Invoice.objects.filter(pk=int(rest)).first()
         if invoice is not None:
-            return _Offer(invoice.user_id, invoice.package_id, invoice, invoice.title, invoice.credits, invoice.stars)
+            return _Offer(
+                invoice.user_id,
+                invoice.package_id,
+                invoice,
+                invoice.title,
+                invoice.credits,
+                invoice.stars,
+                invoice.plan_id,
+                invoice.stream_id,
+            )
     if kind == _PACKAGE:
         package_id, _, payer = rest.partition(":")
         package = CreditPackage.objects.filter(pk=int(package_id)).first() if package_id.isdigit() else None
@@ -66,16 +101,25 @@ def _offer(payload: str) -> _Offer | None:
     return None
 
 
+def _on_sale(offer: _Offer) -> CreditPackage | SubscriptionPlan | PaidStream | None:
+    """What the offer sold, if it is still on sale."""
+    if offer.plan_id:
+        return SubscriptionPlan.objects.filter(pk=offer.plan_id, is_active=True).first()
+    if offer.stream_id:
+        return PaidStream.objects.filter(pk=offer.stream_id, is_active=True).first()
+    return package_for_sale(str(offer.package_id)) if offer.package_id else None
+
+
 def payment_problem(*, user_id: int, payload: str, currency: str, total_amount: int) -> str | None:
     """Why Telegram should not take this payment (answered in pre_checkout_query), or None. An invoice is
-    paid only while its package is on sale on the terms the invoice shows."""
+    paid only while what it sells is on sale on the terms the invoice shows."""
     offer = _offer(payload)
-    package = package_for_sale(str(offer.package_id)) if offer is not None and offer.package_id else None
-    if offer is None or offer.user_id != user_id or package is None:
+    sold = _on_sale(offer) if offer is not None else None
+    if offer is None or offer.user_id != user_id or sold is None:
         return "This offer is no longer available. Please open /buy again."
-    if currency != STARS_CURRENCY or total_amount != offer.stars or package.stars != offer.stars:
+    if currency != STARS_CURRENCY or total_amount != offer.stars or sold.stars != offer.stars:
         return "The price has changed. Please open /buy again."
-    if package.credits != offer.credits:
+    if not isinstance(sold, PaidStream) and sold.credits != offer.credits:
         return "This offer has changed. Please open /buy again."
     if not TelegramUser.objects.filter(pk=user_id, is_active=True).exists():
         return "Your account is not active. Send /start and try again."
@@ -84,12 +128,21 @@ def payment_problem(*, user_id: int, payload: str, currency: str, total_amount: 
 
 # --- Payments ----------------------------------------------------------------------------------
 def payment_record(
-    *, user_id: int, payload: str, currency: str, total_amount: int, charge_id: str, provider_charge_id: str = ""
+    *,
+    user_id: int,
+    payload: str,
+    currency: str,
+    total_amount: int,
+    charge_id: str,
+    provider_charge_id: str = "",
+    period_end: datetime | None = None,
 ) -> tuple[Payment | None, bool]:
     """Record and credit a successful payment exactly once per Telegram charge id, however often it arrives,
     with what its invoice sold: Telegram has taken the Stars, so a package withdrawn or changed since is no
-    reason not to. Returns the payment (None if its payload is none of our invoices) and whether this call
-    credited it."""
+    reason not to. A subscription's payment (the first or a renewal: each a charge id of its own) credits
+    its period and extends the subscription to `period_end` (subscription_expiration_date); a paid stream's
+    gives access instead of credits. Returns the payment (None if its payload is none of our invoices) and
+    whether this call credited it."""
     payment = Payment.objects.filter(telegram_payment_charge_id=charge_id).first()
     if payment is not None:
         return payment, False
@@ -125,9 +178,14 @@ def payment_record(
                 "credits": offer.credits,
                 "provider_payment_charge_id": provider_charge_id,
                 "invoice_payload": payload,
+                "stream_id": offer.stream_id,
             },
         )
-        if created:
+        if created and offer.plan_id is not None:
+            subscription_period_paid(payment, period_end=period_end)
+        if created and offer.stream_id is not None:
+            stream_purchased(payment)
+        elif created:
             ledger_apply(
                 user_id=user_id,
                 type=OperationType.PAYMENT,
@@ -201,17 +259,18 @@ def _refund_begin(payment_id: int, staff) -> Payment:
         if payment.status == PaymentStatus.REFUNDING:
             raise RefundRefused(f"a refund of payment {payment.pk} is pending Telegram's confirmation")
         payment.refund_attempts += 1
-        try:
-            ledger_apply(
-                user_id=payment.user_id,
-                type=OperationType.REFUND,
-                amount=-payment.credits,
-                payment_id=payment.pk,
-                staff=staff,
-                idempotency_key=_refund_key(payment),
-            )
-        except InsufficientBalance as error:
-            raise RefundRefused(f"the user has already spent the credits ({error.balance} left)") from error
+        if payment.credits:  # a paid stream's payment credited nothing: only its Stars go back
+            try:
+                ledger_apply(
+                    user_id=payment.user_id,
+                    type=OperationType.REFUND,
+                    amount=-payment.credits,
+                    payment_id=payment.pk,
+                    staff=staff,
+                    idempotency_key=_refund_key(payment),
+                )
+            except InsufficientBalance as error:
+                raise RefundRefused(f"the user has already spent the credits ({error.balance} left)") from error
         payment.status, payment.refunded_by = PaymentStatus.REFUNDING, staff
         payment.refund_requested_at = timezone.now()
         payment.save(update_fields=["status", "refund_requested_at", "refunded_by", "refund_attempts"])
@@ -227,7 +286,9 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
             return False
         if refunded:
             payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
-        else:
+            if payment.subscription_id is not None:
+                subscription_refunded(payment)
+        elif payment.credits:
             ledger_apply(
                 user_id=payment.user_id,
                 type=OperationType.REFUND,
@@ -236,6 +297,7 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
                 reason=f"refund undone: {reason}",
                 idempotency_key=_refund_key(payment, "undone"),
             )
+        if not refunded:
             payment.status, payment.refund_requested_at, payment.refunded_by = PaymentStatus.PAID, None, None
         payment.save(update_fields=["status", "refunded_at", "refund_requested_at", "refunded_by"])
     return True

@@ -7,10 +7,12 @@ from decimal import Decimal
 from django.utils import dateformat, formats, timezone
 from django.utils.text import capfirst
 
-from apps.billing.selectors import StatementEntry, StatementKind, user_statement
-from apps.billing.services import get_user_balance
+from apps.billing.models import Subscription
+from apps.billing.selectors import StatementEntry, StatementKind, live_subscription, user_statement
+from apps.billing.services import get_user_balance, subscription_set_canceled
 from apps.bot import keyboards, static_text
 from apps.bot.language import amount_text, credits_phrase, credits_unit
+from apps.bot.models import ReplyKind
 from apps.bot.replies import Answer
 
 STATEMENT_ENTRIES = 5
@@ -21,6 +23,7 @@ _LABELS = {
     StatementKind.REFUND_UNDONE: static_text.STATEMENT_REFUND_UNDONE,
     StatementKind.BONUS: static_text.STATEMENT_BONUS,
     StatementKind.ADJUSTMENT: static_text.STATEMENT_ADJUSTMENT,
+    StatementKind.EXPIRY: static_text.STATEMENT_EXPIRY,
 }
 _LABELS_WITH_STARS = {
     StatementKind.TOPUP: static_text.STATEMENT_TOPUP_STARS,
@@ -34,6 +37,11 @@ def balance_statement(user_id: int) -> Answer:
     entries = user_statement(user_id, limit=STATEMENT_ENTRIES)
     head = static_text.BALANCE if entries else static_text.BALANCE_EMPTY
     lines = [head.format(balance=amount_text(balance), unit=credits_unit(balance))]
+    if (subscription := live_subscription(user_id)) is not None:
+        label = (
+            static_text.BALANCE_SUBSCRIPTION_CANCELED if subscription.is_canceled else static_text.BALANCE_SUBSCRIPTION
+        )
+        lines.insert(0, label.format(title=subscription.title, until=date_text(subscription.expires_at)))
     lines += [statement_line(entry) for entry in entries]
     return Answer(["\n".join(lines)], keyboards.topup())
 
@@ -43,6 +51,79 @@ def help_answer(user_id: int, commands: list[tuple[str, str]]) -> Answer:
     listed = "\n".join(f"/{name} — {description}" for name, description in commands)
     balance = credits_phrase(get_user_balance(user_id))
     return Answer([static_text.HELP.format(commands=listed, balance=balance)], keyboards.topup())
+
+
+def subscription_status(user_id: int) -> Answer:
+    """/subscription: the live subscription, with the button to cancel it or to turn renewal back on."""
+    subscription = live_subscription(user_id)
+    if subscription is None:
+        return Answer([str(static_text.SUBSCRIPTION_NONE)], keyboards.topup())
+    return _subscription_answer(subscription, kind=ReplyKind.MESSAGE)
+
+
+def _subscription_answer(subscription: Subscription, *, kind: str = ReplyKind.EDIT) -> Answer:
+    invoice = subscription.invoice
+    if subscription.is_canceled:
+        text = static_text.SUBSCRIPTION_CANCELED.format(
+            title=subscription.title, until=date_text(subscription.expires_at)
+        )
+        button = (static_text.SUBSCRIPTION_RENEW_BUTTON, keyboards.subscription_action("renew", subscription.pk))
+    else:
+        text = static_text.SUBSCRIPTION_ACTIVE.format(
+            title=subscription.title,
+            credits=credits_phrase(invoice.credits),
+            stars=amount_text(invoice.stars, 0),
+            until=date_text(subscription.expires_at),
+        )
+        button = (static_text.SUBSCRIPTION_CANCEL_BUTTON, keyboards.subscription_action("ask", subscription.pk))
+    return Answer([text], keyboards.buttons([[button]]), kind=kind)
+
+
+def subscription_cancel_confirm(user_id: int, subscription_id: int) -> Answer:
+    """The question before cancelling, on the pressed message."""
+    subscription = _live(user_id, subscription_id)
+    if subscription is None:
+        return Answer([str(static_text.SUBSCRIPTION_OVER)], kind=ReplyKind.EDIT)
+    text = static_text.SUBSCRIPTION_CANCEL_CONFIRM.format(
+        title=subscription.title, until=date_text(subscription.expires_at)
+    )
+    yes = (static_text.SUBSCRIPTION_CANCEL_YES, keyboards.subscription_action("cancel", subscription.pk))
+    no = (static_text.SUBSCRIPTION_CANCEL_NO, keyboards.subscription_action("keep", subscription.pk))
+    return Answer([text], keyboards.buttons([[yes, no]]), kind=ReplyKind.EDIT)
+
+
+def subscription_charge_id(user_id: int, subscription_id: int) -> str | None:
+    """What names the user's live subscription to Telegram (editUserStarSubscription), or None."""
+    subscription = _live(user_id, subscription_id)
+    return subscription.charge_id if subscription is not None else None
+
+
+def subscription_changed(user_id: int, subscription_id: int, *, canceled: bool | None) -> Answer:
+    """After Telegram accepted cancelling (or renewing) the subscription, record it and show its status;
+    `canceled` None: nothing changed (the user kept it)."""
+    if canceled is None:
+        subscription = _live(user_id, subscription_id)
+    else:
+        subscription = subscription_set_canceled(subscription_id=subscription_id, user_id=user_id, canceled=canceled)
+    if subscription is None:
+        return Answer([str(static_text.SUBSCRIPTION_OVER)], kind=ReplyKind.EDIT)
+    if canceled is False:
+        text = static_text.SUBSCRIPTION_RENEWED.format(
+            title=subscription.title, until=date_text(subscription.expires_at)
+        )
+        return Answer([text], kind=ReplyKind.EDIT)
+    return _subscription_answer(subscription)
+
+
+def _live(user_id: int, subscription_id: int) -> Subscription | None:
+    subscription = Subscription.objects.filter(pk=subscription_id, user_id=user_id).select_related("invoice").first()
+    return subscription if subscription is not None and subscription.is_live else None
+
+
+def date_text(at) -> str:
+    """3 December, or 3 December 2027 when not this year, in the active language."""
+    at = timezone.localtime(at)
+    return dateformat.format(at, "j E" if at.year == timezone.localdate().year else "j E Y")
 
 
 def statement_line(entry: StatementEntry) -> str:

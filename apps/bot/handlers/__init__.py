@@ -10,7 +10,7 @@ from telegram.ext import (
     filters,
 )
 
-from . import admin, billing, chat, contact, errors, help, journey, language, membership, start, voice
+from . import admin, billing, chat, contact, errors, help, journey, language, membership, start, subscription, voice
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
@@ -25,6 +25,7 @@ def register_handlers(application: Application) -> None:
         ("new", chat.new_session),
         ("buy", billing.buy),
         ("balance", billing.balance),
+        ("subscription", subscription.subscription),
         ("journey", journey.journey),
         ("stats", admin.stats),
         ("language", language.choose_language),
@@ -37,6 +38,7 @@ def register_handlers(application: Application) -> None:
     )
     application.add_handler(CallbackQueryHandler(chat.new_session_answer, pattern=r"^session:new:"))
     application.add_handler(CallbackQueryHandler(billing.buy_choice, pattern=r"^buy:"))
+    application.add_handler(CallbackQueryHandler(subscription.subscription_button, pattern=r"^subscription:"))
     application.add_handler(CallbackQueryHandler(language.language_chosen, pattern=r"^language:"))
     application.add_handler(PreCheckoutQueryHandler(billing.pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, billing.successful_payment))
