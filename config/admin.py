@@ -6,6 +6,7 @@ from django.urls import path
 from apps.analytics.database import database_budget
 from apps.billing.models import Operation
 from apps.bot.selectors import inbox_overview
+from apps.journey.models import JourneyStage
 from apps.users.selectors import users_overview
 
 
@@ -32,7 +33,7 @@ class BotdeskAdminSite(admin.AdminSite):
 
     def dashboard_view(self, request: HttpRequest) -> TemplateResponse:
         """Charts drawn in the browser from the staff API (same session), for a chosen date range."""
-        context = {**self.each_context(request), "title": "Dashboard"}
+        context = {**self.each_context(request), "title": "Dashboard", "stage_names": dict(JourneyStage.choices)}
         return TemplateResponse(request, "admin/dashboard.html", context)
 
     def try_the_bot_view(self, request: HttpRequest) -> HttpResponse:

@@ -178,7 +178,8 @@ HELP = _(
 )
 STATS = _(
     "Today ({date}): {active_users} active users, {new_users} new, {messages} messages.\n"
-    "LLM: {tokens} tokens, cost ${cost}. Revenue ${revenue}, margin ${margin}."
+    "LLM: {tokens} tokens, cost {cost} (background {background}).\n"
+    "Earned revenue (credits spent) {earned}, margin {margin}. Cash paid {cash}."
 )
 PROGRESS_SAVED = _(
     "Temporary technical problems on our side. Your progress is saved: write again in a little while "

@@ -63,6 +63,11 @@ def usd_text(value: Decimal | int | str, places: int = 2) -> str:
     return f"-${text}" if rounded < 0 else f"${text}"
 
 
+def count_text(value: int) -> str:
+    """A count, thousands separated: 12,345 / 12 345."""
+    return _number(Decimal(value))
+
+
 def stars_text(value: Decimal | int) -> str:
     """Telegram Stars: 50 ⭐, 1,500 ⭐."""
     return f"{_number(Decimal(value))} ⭐"

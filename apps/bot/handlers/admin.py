@@ -2,7 +2,7 @@ from telegram import Update
 
 from apps.bot import static_text
 from apps.bot.context import BotContext
-from apps.bot.flows.stats import today_figures
+from apps.bot.flows.stats import stats_text
 from apps.bot.replies import Answer
 
 from .answering import answer
@@ -16,6 +16,6 @@ async def stats(update: Update, context: BotContext) -> None:
     def figures() -> Answer:
         if not allowed:
             return Answer([str(static_text.UNKNOWN_COMMAND)])
-        return Answer([static_text.STATS.format(**today_figures())])
+        return Answer([stats_text()])
 
     await answer(update, context, figures)

@@ -4,6 +4,9 @@
   const charts = {};
   const form = document.getElementById("dashboard-range");
   const status = document.getElementById("dashboard-status");
+  const stageNames = JSON.parse(document.getElementById("stage-names").textContent);
+  const marginBy = document.getElementById("margin-by-select");
+  let lastWindow = null;
 
   function isoDay(date) { return date.toISOString().slice(0, 10); }
 
@@ -23,7 +26,8 @@
 
   function dollars(total) {
     const cents = ((total < 0n ? -total : total) + 500000n) / 1000000n;
-    return `${total < 0n && cents ? "-" : ""}$${cents / 100n}.${String(cents % 100n).padStart(2, "0")}`;
+    const whole = (cents / 100n).toLocaleString("en-US");
+    return `${total < 0n && cents ? "-" : ""}$${whole}.${String(cents % 100n).padStart(2, "0")}`;
   }
 
   function sum(rows, name) { return rows.reduce((total, row) => total + units(row[name]), 0n); }
@@ -86,12 +90,75 @@
     draw("chart-top-users", "bar", top.map((row) => String(row.group)), [
       { label: "LLM cost, USD", data: top.map((row) => Number(row.llm_cost)) },
     ], { indexAxis: "y" });
-    draw("chart-stages", "doughnut", stages.map((row) => row.stage), [
+    draw("chart-stages", "doughnut", stages.map((row) => stageNames[row.stage] || row.stage), [
       { label: "users", data: stages.map((row) => row.users) },
     ], { aspectRatio: 2 });
+    lastWindow = window;
+    await renderMarginBy();
     status.textContent = "";
     document.body.dataset.chartsRendered = String(Object.keys(charts).length);
   }
+
+  // What a group is called: the API's ids (weeks, deep links, stage ids, user ids) in an operator's words.
+  function groupName(by, group) {
+    if (group === null) { return by === "model" ? "no model (payments)" : "no user"; }
+    if (by === "cohort") { return `week of ${group}`; }
+    if (by === "source") { return group || "no deep link"; }
+    if (by === "stage") { return group ? (stageNames[group] || group) : "not analysed"; }
+    if (by === "user") { return `user ${group}`; }
+    return String(group);
+  }
+
+  function cell(row, text, className) {
+    const td = row.insertCell();
+    td.textContent = text;
+    if (className) { td.className = className; }
+  }
+
+  function moneyRow(section, name, figures) {
+    const row = section.insertRow();
+    cell(row, name);
+    cell(row, figures.requests.toLocaleString("en-US"), "money");
+    for (const key of ["cash_revenue", "earned_revenue", "llm_cost", "background_cost"]) {
+      cell(row, dollars(figures[key]), "money");
+    }
+    cell(row, dollars(figures.margin), figures.margin < 0n ? "money loss" : "money");
+    // A share of less than a cent earned says nothing: no percentage.
+    const share = figures.earned_revenue >= 1000000n ? Number((figures.margin * 1000n) / figures.earned_revenue) / 10 : null;
+    cell(row, share === null ? "—" : `${share.toFixed(1)}%`, "money");
+  }
+
+  const MONEY = ["cash_revenue", "earned_revenue", "llm_cost", "background_cost", "margin"];
+
+  function figuresOf(rows) {
+    const figures = { requests: rows.reduce((total, row) => total + row.requests, 0) };
+    for (const key of MONEY) { figures[key] = sum(rows, key); }
+    return figures;
+  }
+
+  // Margin by the chosen grouping for the period shown; the footer is the period's whole, which every
+  // grouping adds up to (the users' list is cut to the 20 with the largest margin, the whole is not).
+  async function renderMarginBy() {
+    if (!lastWindow) { return; }
+    const by = marginBy.value;
+    const rows = await api("llm/costs/", Object.assign({ group_by: by }, lastWindow));
+    const table = document.getElementById("margin-by-table");
+    const body = table.tBodies[0];
+    body.replaceChildren();
+    table.tFoot.replaceChildren();
+    let shown = rows;
+    if (by !== "cohort") {
+      shown = [...rows].sort((a, b) => (units(b.margin) > units(a.margin) ? 1 : units(b.margin) < units(a.margin) ? -1 : 0));
+    }
+    if (by === "user") { shown = shown.slice(0, 20); }
+    for (const row of shown) { moneyRow(body, groupName(by, row.group), figuresOf([row])); }
+    moneyRow(table.tFoot, "Whole period", figuresOf(rows));
+    table.dataset.groupBy = by;
+  }
+
+  marginBy.addEventListener("change", () => {
+    renderMarginBy().catch((error) => { status.textContent = String(error); });
+  });
 
   form.addEventListener("submit", (event) => {
     event.preventDefault();
