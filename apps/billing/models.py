@@ -5,6 +5,8 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
+from apps.core.money import credits_phrase, stars_text
+
 CREDITS = {"max_digits": 14, "decimal_places": 4}
 
 
@@ -21,7 +23,7 @@ class Balance(models.Model):
         constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="balance_not_negative")]
 
     def __str__(self) -> str:
-        return f"{self.amount} {settings.BILLING_UNIT} of {self.user_id}"
+        return f"{credits_phrase(self.amount)} of {self.user_id}"
 
 
 class OperationType(models.IntegerChoices):
@@ -73,7 +75,8 @@ class Operation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_type_display()} {self.amount:+} for {self.user_id}"
+        sign = "+" if self.amount > 0 else ""
+        return f"{self.get_type_display()} {sign}{credits_phrase(self.amount)} for {self.user_id}"
 
 
 _NO_RATES = models.Q(credits_per_1k_prompt__isnull=True, credits_per_1k_completion__isnull=True)
@@ -151,7 +154,7 @@ class CreditPackage(models.Model):
         ordering = ["position", "stars"]
 
     def __str__(self) -> str:
-        return f"{self.title}: {self.credits} for {self.stars} XTR"
+        return f"{self.title}: {credits_phrase(self.credits)} for {stars_text(self.stars)}"
 
 
 class SubscriptionPlan(models.Model):
@@ -167,7 +170,7 @@ class SubscriptionPlan(models.Model):
         ordering = ["position", "stars"]
 
     def __str__(self) -> str:
-        return f"{self.title}: {self.credits} every 30 days for {self.stars} XTR"
+        return f"{self.title}: {credits_phrase(self.credits)} every 30 days for {stars_text(self.stars)}"
 
 
 class PaidStream(models.Model):
@@ -192,7 +195,7 @@ class PaidStream(models.Model):
         ordering = ["position", "stars"]
 
     def __str__(self) -> str:
-        return f"{self.title} for {self.stars} XTR"
+        return f"{self.title} for {stars_text(self.stars)}"
 
 
 class TrackedLink(models.Model):
@@ -222,7 +225,8 @@ class Invoice(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
-        return f"invoice {self.pk}: {self.title}, {self.credits} for {self.stars} XTR to {self.user_id}"
+        sold = f"{credits_phrase(self.credits)} for {stars_text(self.stars)}"
+        return f"invoice {self.pk}: {self.title}, {sold} to {self.user_id}"
 
 
 class Subscription(models.Model):
@@ -293,7 +297,7 @@ class Payment(models.Model):
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
-        return f"{self.stars} XTR from {self.user_id} ({self.status})"
+        return f"{stars_text(self.stars)} from {self.user_id} ({self.status})"
 
 
 class GenerationLog(models.Model):
