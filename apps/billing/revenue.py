@@ -2,7 +2,9 @@
 CSV all read these figures, in USD (what `STARS_USD_RATE` and the price table are in).
 
 - **Cash revenue**: Stars paid × `STARS_USD_RATE`, net of refunds. A payment counts when it was credited, a
-  refund when its credits were taken back (and again, positive, if Telegram refused and it was undone).
+  refund when its credits were taken back (and again, positive, if Telegram refused and it was undone). Every
+  period of a subscription is a payment like a package's; a paid stream (no credits) counts when paid, and
+  back when Telegram confirmed its refund.
 - **Earned revenue**: credits consumed (answers and transcriptions charged, net of charges given back), valued
   at what that user paid per credit: FIFO over the user's credit inflows in time order. A payment is an inflow
   worth its Stars; trial, bonus and staff-adjusted credits, and payments recorded without Stars, are inflows
@@ -33,15 +35,16 @@ from django.utils import timezone
 from apps.llm.models import LLMRequest, RequestType
 from apps.users.models import TelegramUser
 
-from .models import Operation, OperationType
+from .models import Operation, OperationType, Payment, PaymentStatus
 
 # Money to the hundred-millionth, as LLMRequest.cost is stored: a day's sums telescope exactly.
 MONEY = Decimal("0.00000001")
 
 # Credits consumed: answers charged, and charges given back (a refund not tied to a payment).
 _CONSUMPTION = Q(type=OperationType.GENERATION) | Q(type=OperationType.REFUND, payment__isnull=True)
-# What moves credits in or out otherwise: payments and their refunds, bonuses (the trial), staff adjustments.
-_INFLOWS = Q(type__in=[OperationType.PAYMENT, OperationType.BONUS, OperationType.ADJUSTMENT]) | Q(
+# What moves credits in or out otherwise: payments (packages and subscription periods) and their refunds, bonuses
+# (the trial), staff adjustments, a lapsed subscription's unused credits expired.
+_INFLOWS = Q(type__in=[OperationType.PAYMENT, OperationType.BONUS, OperationType.ADJUSTMENT, OperationType.EXPIRY]) | Q(
     type=OperationType.REFUND, payment__isnull=False
 )
 
@@ -195,6 +198,7 @@ def revenue_cells(
     by_day = consumed.annotate(day=TruncDate("at")).values("user_id", "day", *request_keys)
     cells: dict[Cell, Figures] = defaultdict(Figures)
     _add_requests(cells, _between(requests, "created_at", start, end), request_fields)
+    _add_stream_cash(cells, start, end, empty=(None,) * len(request_fields), user_ids=user_ids)
     _add_revenue(
         cells,
         start=start,
@@ -214,6 +218,29 @@ def revenue_cells(
 def _between(queryset: QuerySet, name: str, start: datetime | None, end: datetime) -> QuerySet:
     queryset = queryset.filter(**{f"{name}__lt": end})
     return queryset.filter(**{f"{name}__gte": start}) if start is not None else queryset
+
+
+def _add_stream_cash(
+    cells: dict[Cell, Figures], start: datetime | None, end: datetime, *, empty: tuple, user_ids: list[int] | None
+) -> None:
+    """Paid streams sell no credits, so no ledger operation carries their Stars: cash on the day of the payment,
+    taken back on the day Telegram confirmed its refund. One query."""
+    payments = Payment.objects.filter(stream_id__isnull=False, credits=0)
+    if user_ids is not None:
+        payments = payments.filter(user_id__in=user_ids)
+    paid_in = Q(created_at__lt=end) & (Q(created_at__gte=start) if start is not None else Q())
+    refunded_in = Q(status=PaymentStatus.REFUNDED, refunded_at__lt=end) & (
+        Q(refunded_at__gte=start) if start is not None else Q()
+    )
+    rows = payments.filter(paid_in | refunded_in).values_list("user_id", "created_at", "refunded_at", "stars", "status")
+    for user_id, paid_at, refunded_at, stars, status in rows:
+        moves = [(1, paid_at)] if (start is None or paid_at >= start) and paid_at < end else []
+        if status == PaymentStatus.REFUNDED and (start is None or refunded_at >= start) and refunded_at < end:
+            moves.append((-1, refunded_at))
+        for sign, at in moves:
+            figures = cells[Cell(user_id, timezone.localdate(at), empty)]
+            figures.stars += sign * stars
+            figures.cash_revenue += as_money(sign * stars * settings.STARS_USD_RATE)
 
 
 def _add_requests(cells: dict[Cell, Figures], requests: QuerySet, request_fields: tuple[str, ...]) -> None:

@@ -7,9 +7,11 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from apps.analytics.models import AnalyticsEvent
 from apps.billing.models import Operation, OperationType, Payment, PaymentStatus, Subscription, SubscriptionPlan
+from apps.billing.revenue import GROUPINGS, revenue_rows
 from apps.billing.services import create_operation, get_user_balance, subscriptions_lapse
 from apps.billing.services.subscriptions import LAPSE_GRACE
 from tests.fakes.telegram import successful_payment_update
@@ -250,3 +252,30 @@ def test_a_russian_speaking_user_subscribes_sees_and_cancels_in_russian(post_upd
     press(post_update, 2010, f"subscription:cancel:{subscription.pk}", language_code="ru")
     assert "не продлится" in bot_api.calls_to("editMessageText")[-1].params["text"]
     assert Subscription.objects.get().is_canceled
+
+
+def test_subscription_periods_are_cash_and_their_credits_earn_what_was_paid(post_update, bot_api, plan, settings):
+    settings.STARS_USD_RATE = Decimal("0.013")
+    payload = subscribe(post_update, bot_api, 2011, plan)
+    pay(post_update, 2011, payload, "sub-charge-11", time.time() + MONTH)
+    pay(post_update, 2011, payload, "sub-charge-11b", time.time() + 2 * MONTH)
+    create_operation(2011, "generation", Decimal("-60"))  # a tenth of a period's 600 credits
+
+    [row] = revenue_rows(None, timezone.now() + timedelta(seconds=1), GROUPINGS["user"])
+    assert (row["stars"], row["cash_revenue"]) == (500, Decimal("6.5"))
+    assert row["earned_revenue"] == Decimal("0.325")  # 60 credits at 250 ⭐ × $0.013 / 600
+
+
+def test_expired_credits_leave_the_paid_queue(post_update, bot_api, plan, settings):
+    settings.SUBSCRIPTION_CREDITS_EXPIRE = True
+    settings.STARS_USD_RATE = Decimal("0.013")
+    payload = subscribe(post_update, bot_api, 2012, plan)
+    pay(post_update, 2012, payload, "sub-charge-12", time.time() + MONTH)
+    subscription = Subscription.objects.get()
+    subscriptions_lapse(now=subscription.expires_at + LAPSE_GRACE + timedelta(minutes=1))
+    assert get_user_balance(2012) == Decimal("0")
+    create_operation(2012, "bonus", Decimal("10"))
+    create_operation(2012, "generation", Decimal("-10"))  # spends the bonus: worth nothing
+
+    [row] = revenue_rows(None, timezone.now() + timedelta(seconds=1), GROUPINGS["user"])
+    assert (row["cash_revenue"], row["earned_revenue"]) == (Decimal("3.25"), Decimal(0))
