@@ -58,6 +58,13 @@ def test_keyboards_are_numbered_and_buttons_pressed(reference_data):
     assert "      [1] Пополнить" in _chat("--say", "/balance")
 
 
+def test_say_presses_buttons_too(reference_data):
+    output = _chat("--say", "/buy", "--say", ":press 1", "--say", ":quit", "--say", "never sent", "--language", "en")
+    assert "you › :press 1" not in output and "never sent" not in output, "neither is a message"
+    assert "invoice" in output.split("[1] ", 2)[-1] and "XTR" in output
+    assert InboxUpdate.objects.count() == 3, "/start (a new user's first), /buy and the press; nothing after :quit"
+
+
 def _shown(seen):
     """Without the spinner's answer (answerCallbackQuery) and chat actions."""
     return [entry for entry in seen if entry.kind not in ("notice", "action")]

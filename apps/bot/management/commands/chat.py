@@ -22,7 +22,11 @@ class Command(BaseCommand):
         parser.add_argument("--language", default="ru", help="the user's language_code (default ru)")
         parser.add_argument("--first-name", default="Tester", help="the user's first name")
         parser.add_argument(
-            "--say", action="append", default=[], metavar="TEXT", help="send TEXT, print the answer; repeatable"
+            "--say",
+            action="append",
+            default=[],
+            metavar="TEXT",
+            help="send TEXT (or :press N), print the answer; repeatable",
         )
 
     def handle(self, *args: object, user_id: int, language: str, first_name: str, say: list[str], **options):
@@ -43,8 +47,9 @@ class Command(BaseCommand):
     def _talk(self, chat: Chat, say: list[str]) -> None:
         user = chat.user
         if say:
-            for text in say:
-                self._show(chat.say(text))
+            for line in say:
+                if not self._line(chat, line.strip(), typed=None):
+                    return
             return
         self.stdout.write(f"Chatting as {user.first_name} (id {user.user_id}, {user.language}). {HELP}")
         terminal = sys.stdin.isatty()
@@ -54,20 +59,24 @@ class Command(BaseCommand):
             except (EOFError, KeyboardInterrupt):
                 self.stdout.write("")
                 return
-            if not line:
-                continue
-            if line in (":quit", ":q", ":exit"):
+            if line and not self._line(chat, line, typed=line if terminal else None):
                 return
-            try:
-                if line.startswith(":press"):
-                    number = line.removeprefix(":press").strip()
-                    self._show(chat.press(int(number) if number.isdigit() else 0))
-                elif line.startswith(":"):
-                    self.stdout.write(HELP)
-                else:
-                    self._show(chat.say(line), typed=line if terminal else None)
-            except ValueError as error:
-                self.stdout.write(f"  ({error})")
+
+    def _line(self, chat: Chat, line: str, *, typed: str | None) -> bool:
+        """One line, typed or given with --say: a message, or :press N, or :quit (False: the chat ends)."""
+        if line in (":quit", ":q", ":exit"):
+            return False
+        try:
+            if line.startswith(":press"):
+                number = line.removeprefix(":press").strip()
+                self._show(chat.press(int(number) if number.isdigit() else 0))
+            elif line.startswith(":"):
+                self.stdout.write(HELP)
+            else:
+                self._show(chat.say(line), typed=typed)
+        except ValueError as error:
+            self.stdout.write(f"  ({error})")
+        return True
 
     def _show(self, seen: list[Seen], *, typed: str | None = None) -> None:
         """What the bot did, in order; what the user sent too, but for the line they just typed."""
