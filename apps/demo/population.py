@@ -18,8 +18,19 @@ from django.utils import timezone
 from apps.analytics.catalogue import Events
 from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import daily_session_id
-from apps.billing.models import Balance, CreditPackage, Operation, OperationType, Payment
-from apps.billing.services import charge_for_usage, idempotency_hash, operation_key
+from apps.billing.models import (
+    Balance,
+    CreditPackage,
+    Invoice,
+    Operation,
+    OperationType,
+    PaidStream,
+    Payment,
+    Subscription,
+    SubscriptionPlan,
+    TrackedLink,
+)
+from apps.billing.services import SUBSCRIPTION_PERIOD, charge_for_usage, idempotency_hash, operation_key
 from apps.core.privacy import stored_prompt
 from apps.journey.models import JourneyProgress, JourneyStage
 from apps.llm.models import LLMRequest, RequestStatus
@@ -221,9 +232,59 @@ def _profile(rng: random.Random, talk: _Talk) -> None:
     person.markers = {"profile_updated_at": written.isoformat()}
 
 
-def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRequest]) -> tuple[int, int]:
-    """Trial credit, answers charged by the price plan, some purchases: balance == Σ operations."""
+@dataclass(frozen=True)
+class _Offers:
+    plan: SubscriptionPlan
+    stream: PaidStream
+
+
+def _demo_offers() -> _Offers:
+    """The demo's subscription plan, paid stream and its tracked link (created once, kept across seeds), and a
+    package to buy when staff have none on sale."""
+    if not CreditPackage.objects.filter(is_active=True).exists():
+        CreditPackage.objects.create(title="Starter", credits=Decimal(100), stars=50)
+    plan, _ = SubscriptionPlan.objects.get_or_create(
+        title="Companion monthly", defaults={"stars": 250, "credits": Decimal(600)}
+    )
+    link, _ = TrackedLink.objects.get_or_create(
+        slug="hero-course", defaults={"title": "Hero's path course", "target_url": "https://example.com/hero-course"}
+    )
+    stream, _ = PaidStream.objects.get_or_create(
+        title="Hero's path: a 7-week course",
+        defaults={
+            "stars": 500,
+            "stream_tag": "hero_course",
+            "link": "https://example.com/hero-course/join",
+            "about_link": link,
+        },
+    )
+    return _Offers(plan, stream)
+
+
+def _subscription_periods(
+    rng: random.Random, person: TelegramUser, plan: SubscriptionPlan, now: datetime
+) -> list[tuple[datetime, str, object]]:
+    """Some users subscribe: a period paid at once, renewed every 30 days up to now; some cancel during their
+    first period, which then does not renew."""
+    if rng.random() >= 0.12:
+        return []
+    start = person.registration_date + (person.last_seen_date - person.registration_date) * rng.random()
+    canceled = rng.random() < 0.3
+    periods, paid_at = [(start, "period", (plan, canceled))], start + SUBSCRIPTION_PERIOD
+    while not canceled and paid_at <= now:
+        periods.append((paid_at, "period", (plan, canceled)))
+        paid_at += SUBSCRIPTION_PERIOD
+    return periods
+
+
+def _ledger(
+    rng: random.Random, people: list[TelegramUser], requests: list[LLMRequest], *, offers: _Offers, offers_rng
+) -> tuple[int, int]:
+    """Trial credit, answers charged by the price plan, some purchases and subscription periods:
+    balance == Σ operations."""
     packages = list(CreditPackage.objects.filter(is_active=True))
+    now = timezone.now()
+    subscriptions: dict[int, Subscription] = {}
     by_user: dict[int, list[LLMRequest]] = {}
     for request in requests:
         by_user.setdefault(request.user_id, []).append(request)
@@ -235,6 +296,7 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
         if packages and rng.random() < 0.15:
             moment = person.registration_date + (person.last_seen_date - person.registration_date) * rng.random()
             events.append((moment, "purchase", rng.choice(packages)))
+        events += _subscription_periods(offers_rng, person, offers.plan, now)
         balance = Decimal(0)
         for moment, kind, subject in sorted(events, key=lambda event: event[0]):
             if kind == "answer":
@@ -253,6 +315,16 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
                     "model": subject.model,
                     "llm_request_id": subject.pk,
                     "idempotency_key": idempotency_hash(operation_key("generation", subject.pk)),
+                }
+            elif kind == "period":
+                plan, canceled = subject
+                payment = _period_payment(offers_rng, person, plan, moment, subscriptions, canceled=canceled)
+                payments.append(payment)
+                amount = plan.credits
+                extra = {
+                    "type": OperationType.PAYMENT,
+                    "payment": payment,
+                    "idempotency_key": idempotency_hash(operation_key("payment", payment.telegram_payment_charge_id)),
                 }
             elif kind == "purchase":
                 payment = Payment(
@@ -283,12 +355,93 @@ def _ledger(rng: random.Random, people: list[TelegramUser], requests: list[LLMRe
             balance += amount
             operations.append(Operation(user=person, amount=amount, balance_after=balance, created_at=moment, **extra))
         balances.append(Balance(user=person, amount=balance))
+    for payment in payments:
+        payment.subscription = subscriptions.get(payment.user_id) if payment.period_end else None
     Payment.objects.bulk_create(payments, batch_size=500)
     for operation in operations:
         operation.payment_id = operation.payment.pk if operation.payment else None
     Operation.objects.bulk_create(operations, batch_size=2000)
     Balance.objects.bulk_create(balances, batch_size=500)
     return len(operations), len(payments)
+
+
+def _period_payment(
+    rng: random.Random,
+    person: TelegramUser,
+    plan: SubscriptionPlan,
+    moment: datetime,
+    subscriptions: dict[int, Subscription],
+    *,
+    canceled: bool,
+) -> Payment:
+    """One period of the person's subscription (started by its first period, extended by the others)."""
+    subscription = subscriptions.get(person.id)
+    if subscription is None:
+        invoice = Invoice.objects.create(
+            user=person, plan=plan, title=plan.title, credits=plan.credits, stars=plan.stars, created_at=moment
+        )
+        subscription = Subscription.objects.create(
+            user=person,
+            invoice=invoice,
+            plan=plan,
+            title=plan.title,
+            charge_id=f"demo-sub-{person.id}-0",
+            started_at=moment,
+            expires_at=moment + SUBSCRIPTION_PERIOD,
+            is_canceled=canceled,
+            canceled_at=min(moment + timedelta(days=rng.uniform(1, 20)), timezone.now()) if canceled else None,
+        )
+        subscriptions[person.id] = subscription
+    else:
+        subscription.renewals += 1
+        subscription.expires_at = moment + SUBSCRIPTION_PERIOD
+        subscription.save(update_fields=["renewals", "expires_at"])
+    return Payment(
+        user=person,
+        invoice=subscription.invoice,
+        stars=plan.stars,
+        credits=plan.credits,
+        telegram_payment_charge_id=f"demo-sub-{person.id}-{subscription.renewals}",
+        created_at=moment,
+        invoice_payload=f"inv:{subscription.invoice_id}",
+        period_end=moment + SUBSCRIPTION_PERIOD,
+    )
+
+
+def _conversions(rng: random.Random, people: list[TelegramUser], stream: PaidStream, now: datetime) -> list[tuple]:
+    """Seed 004's conversion: some users follow the tracked link to the platform, some of them buy the paid
+    stream (flag, tag, payment). Returns (event, user id, moment, properties) to track."""
+    tracked, payments = [], []
+    for person in people:
+        if rng.random() >= 0.15:
+            continue
+        visited = person.registration_date + (person.last_seen_date - person.registration_date) * rng.random()
+        person.has_visited_platform = True
+        tracked.append((Events.PLATFORM_VISITED, person.id, visited, {"link": "hero-course"}))
+        if rng.random() < 0.4:
+            bought = min(visited + timedelta(hours=rng.uniform(0.2, 48)), now)
+            person.has_purchased_flow = True
+            person.markers = {**(person.markers or {}), "purchased_streams": [stream.stream_tag]}
+            person.streams = [*(person.streams or []), stream.stream_tag]
+            payments.append(
+                Payment(
+                    user=person,
+                    stream=stream,
+                    stars=stream.stars,
+                    credits=Decimal(0),
+                    telegram_payment_charge_id=f"demo-stream-{person.id}",
+                    created_at=bought,
+                    invoice_payload=f"stream:{stream.pk}",
+                )
+            )
+            tracked.append(
+                (Events.FLOW_PURCHASED, person.id, bought, {"stream": stream.stream_tag, "stars": stream.stars})
+            )
+    Payment.objects.bulk_create(payments, batch_size=500)
+    TelegramUser.objects.bulk_update(
+        people, ["has_visited_platform", "has_purchased_flow", "streams", "markers"], batch_size=500
+    )
+    return tracked
 
 
 def _product_events(
@@ -322,7 +475,7 @@ def _product_events(
                     {"duration_ms": request.latency_ms, "model_used": request.model},
                 )
             )
-    for payment in Payment.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END):
+    for payment in Payment.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END, stream=None):
         events.append(
             event(
                 Events.PAYMENT_COMPLETED,
@@ -358,6 +511,8 @@ def demo_clear() -> None:
     # Requests outlive a deleted user (their cost is history), so demo ones go explicitly.
     LLMRequest.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
     Payment.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
+    # A subscription's invoice and payments are protected while it lasts: the payments went first, then it.
+    Subscription.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
     TelegramUser.objects.filter(pk__gte=DEMO_ID_START, pk__lt=DEMO_ID_END).delete()
     AnalyticsEvent.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
 
@@ -424,11 +579,25 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
     TelegramUser.objects.bulk_update(people, _GROWN_FIELDS, batch_size=500)
     # The rollups are computed from the request log, so the three always agree.
     rollups_rebuild(user_ids=[person.id for person in people])
-    operation_count, payment_count = _ledger(rng, people, requests)
-    product_events = AnalyticsEvent.objects.bulk_create(_product_events(requests, sessions, journey), batch_size=2000)
+    # The offers draw from a generator of their own: the rest of the population stays as each seed made it.
+    offers, offers_rng = _demo_offers(), random.Random(f"offers:{seed}")
+    operation_count, payment_count = _ledger(rng, people, requests, offers=offers, offers_rng=offers_rng)
+    conversions = _conversions(offers_rng, people, offers.stream, now)
+    product_events = _product_events(requests, sessions, journey)
+    product_events += [
+        AnalyticsEvent(
+            event_name=name,
+            user_id=user_id,
+            occurred_at=moment,
+            properties=properties,
+            session_id=daily_session_id(user_id, moment),
+        )
+        for name, user_id, moment, properties in conversions
+    ]
+    product_events = AnalyticsEvent.objects.bulk_create(product_events, batch_size=2000)
     return DemoStats(
         operations=operation_count,
-        payments=payment_count,
+        payments=payment_count + sum(name == Events.FLOW_PURCHASED for name, *_ in conversions),
         users=len(people),
         activities=len(activities),
         events=len(events) + len(product_events),

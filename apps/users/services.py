@@ -82,6 +82,8 @@ def user_profile_update(user: TelegramUser, *, summary: str, streams: list) -> N
     """A freshly written psychological profile (seed 004), stamped with when it was written."""
     user.psychological_summary = summary[:2000]
     user.streams = [str(stream)[:40] for stream in streams][:5]
+    # The tags of paid streams they bought are not the profile's to drop: broadcasts target buyers by them.
+    user.streams += [tag for tag in purchased_streams(user) if tag not in user.streams]
     user.markers = {**(user.markers or {}), "profile_updated_at": timezone.now().isoformat()}
     user.save(update_fields=["psychological_summary", "streams", "markers"])
 
@@ -89,12 +91,17 @@ def user_profile_update(user: TelegramUser, *, summary: str, streams: list) -> N
 def user_stream_purchased(*, user_id: int, tag: str) -> None:
     """A paid stream bought: the purchased-flow flag, and its tag among the user's streams (once)."""
     user = TelegramUser.objects.select_for_update().get(pk=user_id)
-    fields = ["has_purchased_flow"]
     user.has_purchased_flow = True
+    if tag and tag not in purchased_streams(user):
+        user.markers = {**(user.markers or {}), "purchased_streams": [*purchased_streams(user), tag]}
     if tag and tag not in (user.streams or []):
         user.streams = [*(user.streams or []), tag]
-        fields.append("streams")
-    user.save(update_fields=fields)
+    user.save(update_fields=["has_purchased_flow", "streams", "markers"])
+
+
+def purchased_streams(user: TelegramUser) -> list[str]:
+    """The tags of the paid streams the user bought (kept in their markers)."""
+    return list((user.markers or {}).get("purchased_streams", []))
 
 
 def user_visited_platform(user_id: int) -> bool:

@@ -15,6 +15,7 @@ from apps.billing.models import Operation, PaidStream, Payment, PaymentStatus, T
 from apps.billing.revenue import GROUPINGS, revenue_rows
 from apps.billing.services import get_user_balance, payment_refund
 from apps.users.models import TelegramUser
+from apps.users.services import user_profile_update
 from tests.billing.test_subscriptions import buttons, press
 from tests.fakes.telegram import successful_payment_update
 from tests.helpers import message_update
@@ -168,3 +169,11 @@ def test_a_stream_is_cash_revenue_net_of_its_refund(post_update, bot_api, stream
     payment_refund(payment_id=Payment.objects.get().pk)
     [row] = revenue_rows(None, timezone.now() + timedelta(seconds=1), GROUPINGS["user"])
     assert (row["stars"], row["cash_revenue"]) == (0, Decimal(0))
+
+
+def test_a_new_profile_keeps_the_tags_of_streams_bought(post_update, bot_api, stream):
+    buy_stream(post_update, bot_api, 3011, stream, "stream-charge-11")
+    user_profile_update(TelegramUser.objects.get(pk=3011), summary="Works a lot.", streams=["work", "course"])
+    assert TelegramUser.objects.get(pk=3011).streams == ["work", "course"]
+    user_profile_update(TelegramUser.objects.get(pk=3011), summary="Rests now.", streams=["rest"])
+    assert TelegramUser.objects.get(pk=3011).streams == ["rest", "course"]
