@@ -129,6 +129,11 @@ GROUPINGS = {
     "source": Grouping(user_group=F("source")),
     # Their hero's-journey stage now; "" when not analysed yet.
     "stage": Grouping(user_group=Coalesce("last_journey_stage", Value(""))),
+    # The name of the persona that answered; "" for a request without one (background). A request always has a
+    # model, so a cell without one has no request (cash): None, as by model.
+    "persona": Grouping(
+        lambda cell: None if cell.request[0] is None else cell.request[1] or "", ("model", "persona__name")
+    ),
 }
 
 # Users looked up at a time for a grouping by user: a bounded number of query parameters.

@@ -37,7 +37,7 @@ class CostsInput(PeriodInput):
         choices=list(GROUPINGS),
         default="day",
         help_text="cohort: the week users registered (its Monday); source: their deep link; stage: their "
-        "hero's-journey stage",
+        "hero's-journey stage; persona: the persona that answered",
         error_messages={"invalid_choice": f"unknown grouping {{input!r}}: use one of {', '.join(GROUPINGS)}"},
     )
 
@@ -50,8 +50,8 @@ class CostsRowOutput(serializers.Serializer):
     """One row of llm/costs/ (apps.billing.revenue defines each figure)."""
 
     group = serializers.JSONField(
-        help_text='the day, user id, model, provider, cohort week, source or stage ("": none); '
-        "null: no user, or no model (cash)"
+        help_text='the day, user id, model, provider, cohort week, source, stage or persona name ("": none); '
+        "null: no user, or no request (cash) by model, provider or persona"
     )
     requests = serializers.IntegerField()
     prompt_tokens = serializers.IntegerField()

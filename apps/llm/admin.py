@@ -12,11 +12,11 @@ from .models import BotPersona, DailyUsage, LLMRequest, ModelPrice, UserUsageSum
 class LLMRequestAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "user", "request_type", "provider", "model", "status", "tokens", "cost",
                     "latency_ms", "attempts"]  # fmt: skip
-    list_filter = ["status", "request_type", "provider", "model", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["status", "request_type", "provider", "model", "persona", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "user__username", "error_message"]
     date_hierarchy = "created_at"
     list_select_related = ["user"]
-    raw_id_fields = ["user", "session"]
+    raw_id_fields = ["user", "session", "persona"]
     show_full_result_count = False
     change_list_template = "admin/llm/llmrequest/change_list.html"
 

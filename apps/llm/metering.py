@@ -32,7 +32,7 @@ def record_usage(
 
     `tokens_used` is the total; `details` may carry prompt_tokens, completion_tokens, cached_tokens,
     audio_seconds (transcriptions), cost, model, provider, latency_ms, status, error_message, request_type, session_id,
-    prompt_text, response_text, attempts, occurred_at. Never raises into the caller: a database
+    persona_id, prompt_text, response_text, attempts, occurred_at. Never raises into the caller: a database
     error is retried, then handed to a Celery task; the record is not lost.
     """
     fields = _usage_fields(user_id, username, tokens_used, details)
@@ -57,6 +57,7 @@ def _usage_fields(user_id: int | None, username: str | None, tokens_used: int | 
         "user_id": user_id,
         "username": (username or "")[:64],
         "session_id": details.get("session_id"),
+        "persona_id": details.get("persona_id"),
         "request_type": details.get("request_type", RequestType.CHAT),
         "provider": details.get("provider", ""),
         "model": details.get("model", ""),

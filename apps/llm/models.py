@@ -99,6 +99,10 @@ class LLMRequest(models.Model):
     session = models.ForeignKey(
         "bot_sessions.UserSession", null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_requests"
     )
+    # Who answered a chat turn (margin by persona); empty for background requests.
+    persona = models.ForeignKey(
+        BotPersona, null=True, blank=True, on_delete=models.SET_NULL, related_name="llm_requests", db_index=False
+    )
     request_type = models.CharField(max_length=24, choices=RequestType.choices, default=RequestType.CHAT)
     provider = models.CharField(max_length=32)
     model = models.TextField(help_text="the provider's model id, whatever its length")

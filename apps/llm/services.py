@@ -23,6 +23,7 @@ def llm_complete(
     user_id: int | None,
     username: str = "",
     session_id: int | None = None,
+    persona_id: int | None = None,
     request_type: str = RequestType.CHAT,
     model: str | None = None,
     temperature: float = 0.7,
@@ -31,12 +32,14 @@ def llm_complete(
     on_text: OnText | None = None,
 ) -> Completion:
     """Every LLM call of the project: made, metered and recorded (LLMRequest + rollups), success or not.
+    `persona_id`: the persona that answers (a chat turn), recorded with the request.
     `on_text`: the answer streams to it as it is written (apps.llm.client.complete); metered the same."""
     model = model or settings.OPENAI_MODEL
     started_at = timezone.now()
     last_user_text = next((m["content"] for m in reversed(messages) if m["role"] == "user"), "")
     common = {
         "session_id": session_id,
+        "persona_id": persona_id,
         "request_type": request_type,
         "prompt_text": last_user_text,
         "occurred_at": started_at,

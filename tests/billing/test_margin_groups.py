@@ -17,7 +17,7 @@ from apps.billing.revenue import GROUPINGS, revenue_rows, user_revenue
 from apps.billing.services import billing_grant_trial, payment_refund
 from apps.core.dates import day_start
 from apps.core.money import usd_text
-from apps.llm.models import RequestType
+from apps.llm.models import BotPersona, RequestType
 from apps.users.models import TelegramUser
 from tests.billing.test_margin import D1, D2, D3, answer, buy, moment, on
 from tests.factories import LLMRequestFactory
@@ -38,7 +38,7 @@ def monday(moment_) -> str:
 @pytest.fixture
 def population(settings, bot_api) -> None:
     """Three users of two cohorts, two sources (one without a deep link), two stages (one not analysed), two
-    models; a refund; background spend; and a request of nobody."""
+    models, two personas (one answering two users); a refund; background spend; and a request of nobody."""
     settings.STARS_USD_RATE = Decimal("0.013")
     settings.BILLING_TRIAL_CREDITS = Decimal("20")
     users = [
@@ -50,15 +50,16 @@ def population(settings, bot_api) -> None:
         TelegramUser.objects.create(id=user_id, registration_date=registered, source=source, last_journey_stage=stage)
         with on(moment(D1, 0.1)):
             billing_grant_trial(user_id=user_id)
+    mentor, coach = (BotPersona.objects.create(name=name, system_prompt="Hi.") for name in ("Mentor", "Coach"))
     buy(3001, credits=100, stars=50, when=moment(D1, 0.2))
-    answer(3001, credits="40", cost="0.0100", when=moment(D1, 0.3))
-    answer(3001, credits="30", cost="0.0300", when=moment(D2, 0.3), model="gpt-4o")
+    answer(3001, credits="40", cost="0.0100", when=moment(D1, 0.3), persona=mentor)
+    answer(3001, credits="30", cost="0.0300", when=moment(D2, 0.3), model="gpt-4o", persona=coach)
     answer(3001, credits="", cost="0.0020", when=moment(D2, 0.4), request_type=RequestType.PROFILE_SUMMARY)
-    answer(3002, credits="15", cost="0.0040", when=moment(D2, 0.5))
+    answer(3002, credits="15", cost="0.0040", when=moment(D2, 0.5), persona=coach)
     refunded = buy(3003, credits=200, stars=120, when=moment(D2, 0.1))
     bot_api.star_payment(3003, refunded.telegram_payment_charge_id, 120)
     buy(3003, credits=100, stars=100, when=moment(D2, 0.2))
-    answer(3003, credits="60", cost="0.0500", when=moment(D3, 0.2), model="gpt-4o")
+    answer(3003, credits="60", cost="0.0500", when=moment(D3, 0.2), model="gpt-4o", persona=mentor)
     with on(moment(D3, 0.4)):
         payment_refund(payment_id=refunded.pk)
     LLMRequestFactory(user=None, cost=Decimal("0.0007"), created_at=moment(D3, 0.5))
@@ -106,6 +107,26 @@ def test_every_grouping_adds_up_to_the_whole_on_both_legs(population, api):
     both = user_revenue(3001)
     both.add(page)
     assert Decimal(by["source"]["ads_vk"]["margin"]) == both.margin
+
+
+def test_margin_by_persona_names_each_persona_and_adds_up(population, api):
+    rows = api.get("/api/v1/llm/costs/", {**period(), "group_by": "persona"}).json()
+    whole = totals(api.get("/api/v1/llm/costs/", {**period(), "group_by": "day"}).json())
+    assert totals(rows) == whole
+    by = {row["group"]: row for row in rows}
+    # Names in order; "" the requests no persona answered (background, and the request of nobody); None cash.
+    assert list(by) == ["", "Coach", "Mentor", None]
+    assert [by[name]["requests"] for name in by] == [2, 2, 2, 0]
+    assert [Decimal(by[name]["llm_cost"]) for name in by] == [
+        Decimal(cost) for cost in ("0.0027", "0.034", "0.06", "0")
+    ]
+    assert Decimal(by[""]["background_cost"]) == whole["background_cost"] and not Decimal(by[""]["earned_revenue"])
+    assert Decimal(by[None]["cash_revenue"]) == whole["cash_revenue"] and not Decimal(by[None]["earned_revenue"])
+    # Every credit consumed was a persona's answer: the two personas earned it all, Mentor all of 3003's.
+    earned = {name: Decimal(by[name]["earned_revenue"]) for name in ("Coach", "Mentor")}
+    assert earned["Coach"] + earned["Mentor"] == whole["earned_revenue"]
+    assert earned["Mentor"] > user_revenue(3003).earned_revenue > 0
+    assert by["Coach"]["credits_charged"] == "45.0000" and by["Mentor"]["credits_charged"] == "100.0000"
 
 
 def test_a_period_inside_the_whole_adds_up_too(population):

@@ -112,6 +112,7 @@ def chat_turn(
             user_id=user_id,
             username=username,
             session_id=session.pk,
+            persona_id=persona.pk,  # None: no persona stored, the built-in fallback answered
             model=model,
             temperature=persona.temperature,
             max_tokens=persona.max_tokens,

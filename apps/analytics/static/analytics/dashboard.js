@@ -101,11 +101,12 @@
 
   // What a group is called: the API's ids (weeks, deep links, stage ids, user ids) in an operator's words.
   function groupName(by, group) {
-    if (group === null) { return by === "model" ? "no model (payments)" : "no user"; }
+    if (group === null) { return by === "model" || by === "persona" ? "no request (payments)" : "no user"; }
     if (by === "cohort") { return `week of ${group}`; }
     if (by === "source") { return group || "no deep link"; }
     if (by === "stage") { return group ? (stageNames[group] || group) : "not analysed"; }
     if (by === "user") { return `user ${group}`; }
+    if (by === "persona") { return group || "no persona (background)"; }
     return String(group);
   }
 
