@@ -141,6 +141,7 @@ def test_every_job_is_scheduled_after_migrate_and_names_a_real_task():
         "apps.billing.tasks.purge_logs": 86400,
         "apps.billing.tasks.release_stale_reserves": 300,
         "apps.billing.tasks.settle_pending_refunds": 300,
+        "apps.billing.tasks.lapse_subscriptions": 3600,
         "apps.users.tasks.archive_activity": 7 * 86400,
         "apps.analytics.tasks.purge_events": 86400,
         "apps.sessions.tasks.purge_session_histories": 86400,
@@ -177,6 +178,11 @@ ADDED_JOBS = {
         "Billing: settle refunds Telegram did not confirm (getStarTransactions)",
         "apps.billing.tasks.settle_pending_refunds",
         300,
+    ),
+    (
+        "Billing: lapse subscriptions not renewed (unused credits expire with SUBSCRIPTION_CREDITS_EXPIRE)",
+        "apps.billing.tasks.lapse_subscriptions",
+        3600,
     ),
 }
 
