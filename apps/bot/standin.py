@@ -81,6 +81,7 @@ class StandIn:
         self._changed = threading.Condition()
         self._seq = itertools.count(1)
         self._message_ids = itertools.count(1)
+        self._invoice_links = itertools.count(1)
         self._calls: deque[Call] = deque(maxlen=_KEPT_CALLS)
         self._messages: OrderedDict[tuple[int, int], dict[str, Any]] = OrderedDict()
         handler = _handler_class(self)
@@ -149,6 +150,8 @@ class StandIn:
             return {"id": _int(params.get("chat_id")), "type": "private", "accepted_gift_types": {}}
         if method == "getStarTransactions":
             return {"transactions": []}
+        if method == "createInvoiceLink":  # how subscriptions are sold: a link, in Telegram's form
+            return f"https://t.me/$standin{next(self._invoice_links)}"
         if method in _TRUE:
             return True
         if method.startswith("edit"):

@@ -106,36 +106,36 @@ STATEMENT_EXPIRY = pgettext_lazy("operation", "unused subscription credits expir
 CHOOSE_OFFER = _("Choose a package, a subscription or a course. You pay with Telegram Stars.")
 PLAN_OFFER = pgettext_lazy("button", "{title}: {credits} every 30 days for {stars} ⭐")
 STREAM_OFFER = pgettext_lazy("button", "{title} for {stars} ⭐")
-STREAM_ABOUT = pgettext_lazy("button", "About «{title}»")
+STREAM_ABOUT = pgettext_lazy("button", "About “{title}”")
 PLAN_INVOICE_DESCRIPTION = _("{credits} every 30 days, renewed automatically. Cancel any time with /subscription.")
-STREAM_INVOICE_DESCRIPTION = _("Access to «{title}»")
-PLAN_LINK = _("Subscription «{title}»: {credits} every 30 days for {stars} ⭐. Tap the button to subscribe.")
+STREAM_INVOICE_DESCRIPTION = _("Access to “{title}”")
+PLAN_LINK = _("Subscription “{title}”: {credits} every 30 days for {stars} ⭐. Tap the button to subscribe.")
 PLAN_LINK_BUTTON = pgettext_lazy("button", "Subscribe for {stars} ⭐")
-ALREADY_SUBSCRIBED = _("You already have the subscription «{title}» until {until}. See /subscription.")
+ALREADY_SUBSCRIBED = _("You already have the subscription “{title}” until {until}. See /subscription.")
 SUBSCRIPTION_THANKS = _(
-    "Thank you! Your subscription «{title}» is active until {until}: {credits} {unit} added. "
+    "Thank you! Your subscription “{title}” is active until {until}: {credits} {unit} added. "
     "Your balance: {balance} {unit}."
 )
-STREAM_THANKS = _("Thank you! «{title}» is yours.")
-STREAM_THANKS_LINK = _("Thank you! «{title}» is yours. Here is your access: {link}")
-BALANCE_SUBSCRIPTION = _("Subscription «{title}»: until {until}, renews automatically.")
-BALANCE_SUBSCRIPTION_CANCELED = _("Subscription «{title}»: until {until}, cancelled (will not renew).")
+STREAM_THANKS = _("Thank you! “{title}” is yours.")
+STREAM_THANKS_LINK = _("Thank you! “{title}” is yours. Here is your access: {link}")
+BALANCE_SUBSCRIPTION = _("Subscription “{title}”: until {until}, renews automatically.")
+BALANCE_SUBSCRIPTION_CANCELED = _("Subscription “{title}”: until {until}, cancelled (will not renew).")
 SUBSCRIPTION_NONE = _("You have no subscription. Plans are in /buy.")
 SUBSCRIPTION_ACTIVE = _(
-    "Your subscription «{title}»: {credits} every 30 days for {stars} ⭐. Paid until {until}; it renews automatically."
+    "Your subscription “{title}”: {credits} every 30 days for {stars} ⭐. Paid until {until}; it renews automatically."
 )
 SUBSCRIPTION_CANCELED = _(
-    "Your subscription «{title}» is cancelled: it stays active until {until} and will not renew. You can "
+    "Your subscription “{title}” is cancelled: it stays active until {until} and will not renew. You can "
     "turn renewal back on until then."
 )
 SUBSCRIPTION_CANCEL_BUTTON = pgettext_lazy("button", "Cancel subscription")
 SUBSCRIPTION_CANCEL_CONFIRM = _(
-    "Cancel the subscription «{title}»? It stays active until {until}, then it will not renew."
+    "Cancel the subscription “{title}”? It stays active until {until}, then it will not renew."
 )
 SUBSCRIPTION_CANCEL_YES = pgettext_lazy("button", "Yes, cancel")
 SUBSCRIPTION_CANCEL_NO = pgettext_lazy("button", "No, keep it")
 SUBSCRIPTION_RENEW_BUTTON = pgettext_lazy("button", "Turn renewal back on")
-SUBSCRIPTION_RENEWED = _("Renewal is back on: your subscription «{title}» renews on {until}.")
+SUBSCRIPTION_RENEWED = _("Renewal is back on: your subscription “{title}” renews on {until}.")
 SUBSCRIPTION_NOT_CHANGED = _("Telegram did not accept the change. Please try again later.")
 SUBSCRIPTION_OVER = _("This subscription is over. Plans are in /buy.")
 

@@ -63,7 +63,7 @@ def test_buying_a_stream_gives_access_once(post_update, bot_api, stream):
     assert AnalyticsEvent.objects.filter(event_name="flow_purchased", user_id=3001).count() == 1
     assert AnalyticsEvent.objects.get(event_name="flow_purchased").properties["stream"] == "course"
     thanks = [c.params["text"] for c in bot_api.calls_to("sendMessage") if "Thank you" in c.params["text"]]
-    assert thanks == ["Thank you! «Hero's path course» is yours. Here is your access: https://t.me/+private"]
+    assert thanks == ["Thank you! “Hero's path course” is yours. Here is your access: https://t.me/+private"]
     payment = Payment.objects.get()
     assert (payment.stream_id, payment.credits, payment.stars) == (stream.pk, Decimal("0"), 300)
     assert not Operation.objects.filter(user_id=3001).exists()  # no credits moved

@@ -105,7 +105,7 @@ def test_first_payment_renewal_and_duplicate(post_update, bot_api, plan):
 
     post_update(message_update("/balance", user_id=2002))
     text = bot_api.calls_to("sendMessage")[-1].params["text"]
-    assert "Subscription «Monthly»" in text and "renews automatically" in text
+    assert "Subscription “Monthly”" in text and "renews automatically" in text
 
 
 def test_a_subscriber_is_not_sold_a_second_subscription(post_update, bot_api, plan):
@@ -114,7 +114,7 @@ def test_a_subscriber_is_not_sold_a_second_subscription(post_update, bot_api, pl
     press(post_update, 2003, f"buy:plan:{plan.pk}")
 
     assert len(bot_api.calls_to("createInvoiceLink")) == 1
-    assert "already have the subscription «Monthly»" in bot_api.calls_to("sendMessage")[-1].params["text"]
+    assert "already have the subscription “Monthly”" in bot_api.calls_to("sendMessage")[-1].params["text"]
 
 
 def test_cancel_with_subscription_then_renew_again(post_update, bot_api, plan):

@@ -1,11 +1,13 @@
 """`manage.py chat` and the admin's Try the bot: a test user through the whole path, answered by the stand-in."""
 
+from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
+from apps.billing.models import SubscriptionPlan
 from apps.bot.models import InboxStatus, InboxUpdate
 from apps.bot.static_text import CHOOSE_PACKAGE, NEW_SESSION_CONFIRM, NEW_SESSION_STARTED
 from apps.bot.trying import DEFAULT_USER_ID, SOURCE, TEST_USER_IDS
@@ -123,3 +125,14 @@ def test_the_admin_refuses_ids_a_real_user_may_have(admin_client, reference_data
     response = admin_client.post(URL, {"user_id": 12345678, "first_name": "Real", "language": "en", "text": "hi"})
     assert response.status_code == 200 and "greater than or equal to" in response.content.decode()
     assert not TelegramUser.objects.filter(pk=12345678).exists()
+
+
+def test_a_subscription_is_offered_as_a_link(reference_data):
+    SubscriptionPlan.objects.create(title="Monthly", stars=250, credits=Decimal("600"))
+    output = _chat("--say", "/buy", "--language", "en")
+    [offer] = [line for line in output.splitlines() if "Monthly" in line]
+    number = offer.split("[")[1].split("]")[0]
+    output = _chat("--say", "/buy", "--say", f":press {number}", "--say", ":press 1", "--language", "en")
+    assert "failed" not in output
+    assert f"you › [{offer.split('] ')[1]}]" in output, "the plan's button pressed"
+    assert "bot ! [Subscribe for 250 ⭐] is not a callback button: https://t.me/$standin" in output
