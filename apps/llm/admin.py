@@ -3,13 +3,15 @@ from django.db.models import Count, Q, Sum
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from apps.core.admin import ReadOnlyAdmin
+from apps.core.admin import PRICE, USD, MoneyFields, ReadOnlyAdmin
+from apps.core.money import usd_text
 
 from .models import BotPersona, DailyUsage, LLMRequest, ModelPrice, UserUsageSummary
 
 
 @admin.register(LLMRequest)
-class LLMRequestAdmin(ReadOnlyAdmin):
+class LLMRequestAdmin(MoneyFields, ReadOnlyAdmin):
+    money = {"cost": USD}
     list_display = ["created_at", "user", "request_type", "provider", "model", "status", "tokens", "cost",
                     "latency_ms", "attempts"]  # fmt: skip
     list_filter = ["status", "request_type", "provider", "model", "persona", ("created_at", admin.DateFieldListFilter)]
@@ -34,11 +36,13 @@ class LLMRequestAdmin(ReadOnlyAdmin):
                 prompt_tokens=Sum("prompt_tokens"), completion_tokens=Sum("completion_tokens"),
                 total_tokens=Sum("total_tokens"), cost=Sum("cost"),
             )  # fmt: skip
+            response.context_data["totals"]["cost_text"] = usd_text(response.context_data["totals"]["cost"] or 0)
         return response
 
 
 @admin.register(ModelPrice)
-class ModelPriceAdmin(admin.ModelAdmin):
+class ModelPriceAdmin(MoneyFields, admin.ModelAdmin):
+    money = {name: PRICE for name in ("input_per_1m", "cached_input_per_1m", "output_per_1m", "per_audio_minute")}
     list_display = ["provider", "model", "input_per_1m", "cached_input_per_1m", "output_per_1m", "per_audio_minute",
                     "currency", "valid_from"]  # fmt: skip
     list_filter = ["provider", "currency"]
@@ -52,7 +56,8 @@ class BotPersonaAdmin(admin.ModelAdmin):
 
 
 @admin.register(DailyUsage)
-class DailyUsageAdmin(ReadOnlyAdmin):
+class DailyUsageAdmin(MoneyFields, ReadOnlyAdmin):
+    money = {"cost": USD}
     list_display = ["date", "user", "requests", "errors", "prompt_tokens", "completion_tokens", "total_tokens", "cost"]
     list_filter = [("date", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "user__username"]
@@ -61,7 +66,8 @@ class DailyUsageAdmin(ReadOnlyAdmin):
 
 
 @admin.register(UserUsageSummary)
-class UserUsageSummaryAdmin(ReadOnlyAdmin):
+class UserUsageSummaryAdmin(MoneyFields, ReadOnlyAdmin):
+    money = {"total_cost": USD}
     list_display = [
         "user",
         "total_requests",
