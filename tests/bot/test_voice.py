@@ -180,3 +180,16 @@ def test_an_audio_file_is_transcribed_under_its_own_name(post_update, bot_api, l
     assert llm_api.requests[0]["messages"][-1]["content"] == "Notes from the meeting."
     assert _texts(bot_api, user.id) == ["Noted."]
     assert LLMRequest.objects.get(request_type=RequestType.TRANSCRIPTION).audio_seconds == 20
+
+
+def test_a_voice_note_the_balance_cannot_pay_for_is_refused_in_the_users_words(post_update, bot_api, llm_api, settings):
+    """As for a text: the amounts as the user's language writes them, the word for credits declined to match."""
+    settings.BILLING_FREE_MODE = False
+    user = UserWithBalanceFactory(credits=Decimal("0.5"), bot_language="ru")
+    bot_api.add_file("voice-poor", AUDIO)
+
+    post_update(voice_update(user_id=user.id, duration=60, file_id="voice-poor"))
+
+    [text] = _texts(bot_api, user.id)
+    assert text.startswith("На вашем балансе 0,5 кредита, а ответ может стоить до ") and "credits" not in text
+    assert llm_api.transcriptions == [] and get_user_balance(user.id) == Decimal("0.5")

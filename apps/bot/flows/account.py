@@ -159,6 +159,5 @@ def _when(entry: StatementEntry) -> str:
 
 
 def _signed(amount: Decimal) -> str:
-    places = 4 if amount and amount_text(amount) == "0" else 2  # a tiny charge shows, rather than "0"
     sign = "+" if amount > 0 else "−" if amount < 0 else ""
-    return sign + credits_phrase(abs(amount), places)
+    return sign + credits_phrase(abs(amount))  # a tiny charge shows to its first digits, rather than "0"

@@ -87,18 +87,7 @@ def chat_turn(
             reserve = billing_reserve(user_id=user_id, amount=estimate, for_update=update_id)
         except InsufficientBalance as refused:
             track(Events.TOPUP_OFFERED, user_id=user_id, properties={"balance": str(refused.balance)})
-            return _answered(
-                origin,
-                ChatReply(
-                    text=static_text.TOPUP_NEEDED.format(
-                        balance=amount_text(refused.balance, places=4),
-                        needed=amount_text(refused.needed, places=4),
-                        unit=credits_unit(refused.balance),
-                    ),
-                    answered=False,
-                    offer_topup=True,
-                ),
-            )
+            return _answered(origin, topup_needed(refused))
     first_today = not chatted_on(user_id, timezone.localdate())
     asked_before = session.question_count
     session = update_session(session.pk, _turn("user", text, origin))
@@ -151,6 +140,19 @@ def chat_turn(
         },
     )
     return reply
+
+
+def topup_needed(refused: InsufficientBalance) -> ChatReply:
+    """The answer to a message the balance cannot pay for (a text or a voice note): what is left, what it needs."""
+    return ChatReply(
+        text=static_text.TOPUP_NEEDED.format(
+            balance=amount_text(refused.balance, places=4),
+            needed=amount_text(refused.needed, places=4),
+            unit=credits_unit(refused.balance),
+        ),
+        answered=False,
+        offer_topup=True,
+    )
 
 
 def _system_prompt(prompt: str) -> str:

@@ -14,7 +14,6 @@ from apps.billing.services import (
     billing_reserve,
     billing_settle,
     charge_for_audio,
-    credits_text,
     is_billable,
 )
 from apps.bot import static_text
@@ -23,7 +22,7 @@ from apps.llm.client import OFFLINE_MODEL, LLMError
 from apps.llm.services import llm_transcribe
 from apps.users.models import TelegramUser
 
-from .chat import ChatReply, _answered, _Update, chat_turn
+from .chat import ChatReply, _answered, _Update, chat_turn, topup_needed
 
 TRANSCRIPTION_HOLD = "transcription"
 
@@ -99,10 +98,7 @@ def _transcribe(
             )
         except InsufficientBalance as refused:
             track(Events.TOPUP_OFFERED, user_id=user_id, properties={"balance": str(refused.balance)})
-            text = static_text.TOPUP_NEEDED.format(
-                balance=credits_text(refused.balance), needed=credits_text(refused.needed), unit=settings.BILLING_UNIT
-            )
-            return _answered(origin, ChatReply(text=text, answered=False, offer_topup=True))
+            return _answered(origin, topup_needed(refused))
     try:
         transcript = llm_transcribe(
             audio,
