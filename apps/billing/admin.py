@@ -99,7 +99,8 @@ class _Echo:
 @admin.register(Operation)
 class OperationAdmin(MoneyFields, PermanentRecordAdmin):
     money = {"amount": CREDITS_MOVED, "balance_after": CREDITS}
-    list_display = ["id", "created_at", "user", "type", "amount", "balance_after", "model", "why"]
+    # The money before the long names, so a laptop shows it without scrolling sideways.
+    list_display = ["id", "created_at", "type", "amount", "balance_after", "user", "model", "why"]
     list_filter = ["type", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "user__username", "reason"]
     date_hierarchy = "created_at"
