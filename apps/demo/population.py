@@ -48,7 +48,14 @@ DEMO_ID_END = DEMO_ID_START + 1_000_000
 _SOURCES = ["", "", "", "instagram", "friend", "ads_autumn", "channel_post"]
 _COMMANDS = ["start", "help", "new", "balance", "journey"]
 _CONTENT = ["text"] * 12 + ["voice", "photo", "sticker"]
+# Each user talks with one model: most with a cheap one, some (the devoted more often) with the dearer gpt-4o.
 _MODELS = [("openai", "gpt-4o-mini")] * 6 + [("openai", "gpt-4.1-mini")] * 3 + [("openai", "gpt-4o")]
+_DEVOTED_MODELS = [("openai", "gpt-4o-mini"), ("openai", "gpt-4.1-mini")] + [("openai", "gpt-4o")] * 8
+# A quarter of users talk nearly every day and at length: theirs is the trial that runs out, and they pay.
+_DEVOTED_SHARE = 0.25
+# Who pays when their balance runs out (the rest stop there), and how many of those take the subscription.
+_PAYS = {True: 0.9, False: 0.1}
+_SUBSCRIBES = 0.3
 # The profile rotation writes a profile once a user has said this much (and keeps it a week).
 _PROFILE_AFTER_MESSAGES = 5
 # What a user's row gains from what they did after it was created.
@@ -77,14 +84,16 @@ class DemoStats:
 
 
 def _activity_rows(
-    rng: random.Random, user: TelegramUser, now: datetime, start_update_id: int
+    rng: random.Random, user: TelegramUser, now: datetime, start_update_id: int, *, devoted: bool
 ) -> list[UserActivityLog]:
     rows = []
     day = user.registration_date
-    engagement = rng.random()  # some users come back every day, most drift away
+    # Some users come back every day, most drift away; the devoted come nearly every day and write more.
+    engagement = rng.uniform(0.9, 1.2) if devoted else rng.random()
+    most = 10 if devoted else 8
     while day < now:
         if day == user.registration_date or rng.random() < engagement * 0.8:
-            for _ in range(rng.randint(1, 8)):
+            for _ in range(rng.randint(1, most)):
                 moment = min(day + timedelta(minutes=rng.randint(0, 600)), now)
                 if rng.random() < 0.15:
                     activity_type, details = "command", {"command": rng.choice(_COMMANDS)}
@@ -114,18 +123,24 @@ class _Talk:
     sex: str  # the name's gender, whether or not the bot knows it
     language: str  # the one the bot speaks with them
     topics: list[Topic]
+    rows: list[UserActivityLog]  # everything they did
     messages: list[UserActivityLog]
     said: list[tuple[str, str]]
+    model: tuple[str, str]  # (provider, model)
+    devoted: bool
     requests: list[LLMRequest] = field(default_factory=list)
+    # What moved their balance, in order: (moment, "trial" | "answer" | "package" | "period", what).
+    ledger: list[tuple[datetime, str, object]] = field(default_factory=list)
 
 
-def _talk(rng: random.Random, person: TelegramUser, sex: str, rows: list[UserActivityLog]) -> _Talk:
+def _talk(rng: random.Random, person: TelegramUser, sex: str, rows: list[UserActivityLog], *, devoted: bool) -> _Talk:
     bot_language = settings.BOT_LANGUAGE_BY_TELEGRAM_CODE.get(person.language_code, settings.BOT_DEFAULT_LANGUAGE)
     language = bot_language if bot_language in TOPICS else "en"
     topics = topic_order(rng, language)
     messages = [row for row in rows if row.activity_type == "message" and row.details["content"] == "text"]
     said = exchanges(topics, len(messages), sex)
-    return _Talk(person=person, sex=sex, language=language, topics=topics, messages=messages, said=said)
+    model = rng.choice(_DEVOTED_MODELS if devoted else _MODELS)
+    return _Talk(person, sex, language, topics, rows, messages, said, model, devoted)
 
 
 def _llm_requests(rng: random.Random, talks: list[_Talk]) -> None:
@@ -133,8 +148,8 @@ def _llm_requests(rng: random.Random, talks: list[_Talk]) -> None:
     said is kept with them only as the bot keeps it (STORE_PROMPTS)."""
     prices: dict[tuple[str, str], object] = {}
     for talk in talks:
+        provider, model = talk.model
         for row, (message, answer) in zip(talk.messages, talk.said, strict=True):
-            provider, model = rng.choice(_MODELS)
             if (provider, model) not in prices:
                 prices[provider, model] = price_for(provider, model, row.timestamp)
             price = prices[provider, model]
@@ -155,7 +170,8 @@ def _llm_requests(rng: random.Random, talks: list[_Talk]) -> None:
             elif luck < 0.04:
                 pass  # the provider reported no usage: tokens and cost stay unknown
             else:
-                request.prompt_tokens = rng.randint(300, 2500)
+                # The bot sends recent turns with each message: those who talk at length send longer prompts.
+                request.prompt_tokens = rng.randint(2000, 8000) if talk.devoted else rng.randint(300, 2500)
                 request.completion_tokens = rng.randint(40, 400)
                 request.total_tokens = request.prompt_tokens + request.completion_tokens
                 if price is not None:
@@ -261,64 +277,85 @@ def _demo_offers() -> _Offers:
     return _Offers(plan, stream)
 
 
-def _subscription_periods(
-    rng: random.Random, person: TelegramUser, plan: SubscriptionPlan, now: datetime
-) -> list[tuple[datetime, str, object]]:
-    """Some users subscribe: a period paid at once, renewed every 30 days up to now; some cancel during their
-    first period, which then does not renew."""
-    if rng.random() >= 0.12:
-        return []
-    start = person.registration_date + (person.last_seen_date - person.registration_date) * rng.random()
-    canceled = rng.random() < 0.3
-    periods, paid_at = [(start, "period", (plan, canceled))], start + SUBSCRIPTION_PERIOD
-    while not canceled and paid_at <= now:
-        periods.append((paid_at, "period", (plan, canceled)))
-        paid_at += SUBSCRIPTION_PERIOD
-    return periods
+def _spend(rng: random.Random, talk: _Talk, offers: _Offers, packages: list[CreditPackage], now: datetime) -> None:
+    """Each answer charged against the balance as the bot charges it, the trial credit first. A user whose
+    balance runs too low for the next answer either pays then (the devoted mostly: a package, or the
+    subscription, renewed every 30 days unless cancelled in its first period) and goes on, or is refused and
+    stops there: their talk ends with that message. Sets the talk's ledger."""
+    pays = bool(packages) and rng.random() < _PAYS[talk.devoted]
+    balance, renewals, subscribed = settings.BILLING_TRIAL_CREDITS, [], False
+    previous = talk.person.registration_date
+    talk.ledger = [(previous, "trial", balance)]
+    for index, (row, request) in enumerate(zip(talk.messages, talk.requests, strict=True)):
+        while renewals and renewals[0][0] <= row.timestamp:
+            talk.ledger.append(renewals.pop(0))
+            balance += offers.plan.credits
+        answered = request.status == RequestStatus.SUCCESS
+        charge = _charge(request) if answered else Decimal(0)
+        if balance < charge:
+            if not pays:
+                _refused(talk, index)
+                break
+            # Between their last answer and this message: they were offered a top-up and took it.
+            moment = row.timestamp - min(row.timestamp - previous, timedelta(minutes=10)) / 2
+            if not subscribed and rng.random() < _SUBSCRIBES:
+                canceled, subscribed = rng.random() < 0.3, True
+                talk.ledger.append((moment, "period", (offers.plan, canceled)))
+                balance += offers.plan.credits
+                renewal = moment + SUBSCRIPTION_PERIOD
+                while not canceled and renewal <= now:
+                    renewals.append((renewal, "period", (offers.plan, canceled)))
+                    renewal += SUBSCRIPTION_PERIOD
+            else:
+                package = rng.choices(packages, weights=range(len(packages), 0, -1))[0]  # the smaller more often
+                talk.ledger.append((moment, "package", package))
+                balance += package.credits
+        if answered:
+            balance -= charge
+            talk.ledger.append((row.timestamp, "answer", (request, charge)))
+        previous = row.timestamp
+    talk.ledger += renewals  # a subscription renews whether or not they wrote since
 
 
-def _ledger(
-    rng: random.Random, people: list[TelegramUser], requests: list[LLMRequest], *, offers: _Offers, offers_rng
-) -> tuple[int, int]:
-    """Trial credit, answers charged by the price plan, some purchases and subscription periods:
-    balance == Σ operations."""
-    packages = list(CreditPackage.objects.filter(is_active=True))
-    now = timezone.now()
+def _charge(request: LLMRequest) -> Decimal:
+    return charge_for_usage(
+        model=request.model,
+        prompt_tokens=request.prompt_tokens,
+        completion_tokens=request.completion_tokens,
+        provider_cost=request.cost,
+    )
+
+
+def _refused(talk: _Talk, index: int) -> None:
+    """The bot refused the talk's `index`-th message for want of credit, and the user left: nothing after it."""
+    refused = talk.messages[index]
+    last = next(at for at, row in enumerate(talk.rows) if row is refused)
+    talk.rows = talk.rows[: last + 1]
+    talk.messages, talk.said, talk.requests = talk.messages[:index], talk.said[:index], talk.requests[:index]
+
+
+def _ledger(rng: random.Random, talks: list[_Talk]) -> tuple[int, int]:
+    """The talks' ledgers as operations, in the order _spend charged them (moments can tie): trial credit,
+    answers charged by the price plan, the purchases and subscription periods of those who ran low.
+    balance == Σ operations, never below zero."""
     subscriptions: dict[int, Subscription] = {}
-    by_user: dict[int, list[LLMRequest]] = {}
-    for request in requests:
-        by_user.setdefault(request.user_id, []).append(request)
     operations, payments, balances = [], [], []
-    trial = settings.BILLING_TRIAL_CREDITS
-    for person in people:
-        events: list[tuple[datetime, str, object]] = [(person.registration_date, "trial", trial)]
-        events += [(request.created_at, "answer", request) for request in by_user.get(person.id, [])]
-        if packages and rng.random() < 0.15:
-            moment = person.registration_date + (person.last_seen_date - person.registration_date) * rng.random()
-            events.append((moment, "purchase", rng.choice(packages)))
-        events += _subscription_periods(offers_rng, person, offers.plan, now)
-        balance = Decimal(0)
-        for moment, kind, subject in sorted(events, key=lambda event: event[0]):
+    for talk in talks:
+        person = talk.person
+        balance, bought = Decimal(0), 0
+        for moment, kind, subject in talk.ledger:
             if kind == "answer":
-                if subject.status != RequestStatus.SUCCESS:
-                    continue
-                amount = -charge_for_usage(
-                    model=subject.model,
-                    prompt_tokens=subject.prompt_tokens,
-                    completion_tokens=subject.completion_tokens,
-                    provider_cost=subject.cost,
-                )
-                if balance + amount < 0:
-                    continue  # in real life this user got a top-up offer instead of an answer
+                request, charge = subject
+                amount = -charge
                 extra = {
                     "type": OperationType.GENERATION,
-                    "model": subject.model,
-                    "llm_request_id": subject.pk,
-                    "idempotency_key": idempotency_hash(operation_key("generation", subject.pk)),
+                    "model": request.model,
+                    "llm_request_id": request.pk,
+                    "idempotency_key": idempotency_hash(operation_key("generation", request.pk)),
                 }
             elif kind == "period":
                 plan, canceled = subject
-                payment = _period_payment(offers_rng, person, plan, moment, subscriptions, canceled=canceled)
+                payment = _period_payment(rng, person, plan, moment, subscriptions, canceled=canceled)
                 payments.append(payment)
                 amount = plan.credits
                 extra = {
@@ -326,13 +363,14 @@ def _ledger(
                     "payment": payment,
                     "idempotency_key": idempotency_hash(operation_key("payment", payment.telegram_payment_charge_id)),
                 }
-            elif kind == "purchase":
+            elif kind == "package":
+                bought += 1
                 payment = Payment(
                     user=person,
                     package=subject,
                     stars=subject.stars,
                     credits=subject.credits,
-                    telegram_payment_charge_id=f"demo-{person.id}",
+                    telegram_payment_charge_id=f"demo-{person.id}-{bought}",
                     created_at=moment,
                     invoice_payload=f"pkg:{subject.pk}:{person.id}",
                 )
@@ -546,14 +584,24 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
         )
     TelegramUser.objects.bulk_create(people, batch_size=500)
 
+    talks: list[_Talk] = []
+    update_id = 0
+    for person, sex in zip(people, sexes, strict=True):
+        devoted = rng.random() < _DEVOTED_SHARE
+        rows = _activity_rows(rng, person, now, start_update_id=update_id, devoted=devoted)
+        update_id += len(rows) * 10
+        talks.append(_talk(rng, person, sex, rows, devoted=devoted))
+    _llm_requests(rng, talks)
+    # The offers draw from a generator of their own: the rest of the population stays as each seed made it.
+    offers, offers_rng = _demo_offers(), random.Random(f"offers:{seed}")
+    packages = list(CreditPackage.objects.filter(is_active=True).order_by("credits", "pk"))
     activities: list[UserActivityLog] = []
     events: list[AnalyticsEvent] = []
-    talks: list[_Talk] = []
-    for person, sex in zip(people, sexes, strict=True):
-        rows = _activity_rows(rng, person, now, start_update_id=len(activities) * 10)
-        person.last_seen_date = max(row.timestamp for row in rows)
-        activities.extend(rows)
-        talks.append(_talk(rng, person, sex, rows))
+    for talk in talks:
+        _spend(offers_rng, talk, offers, packages, now)
+        person = talk.person
+        person.last_seen_date = max(row.timestamp for row in talk.rows)
+        activities.extend(talk.rows)
         events.append(
             AnalyticsEvent(
                 event_name=Events.BOT_STARTED,
@@ -565,7 +613,6 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
         )
     UserActivityLog.objects.bulk_create(activities, batch_size=2000)
     AnalyticsEvent.objects.bulk_create(events, batch_size=2000)
-    _llm_requests(rng, talks)
     sessions = UserSession.objects.bulk_create([_session(talk, now) for talk in talks], batch_size=500)
     for talk, session in zip(talks, sessions, strict=True):
         for request in talk.requests:
@@ -579,9 +626,7 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
     TelegramUser.objects.bulk_update(people, _GROWN_FIELDS, batch_size=500)
     # The rollups are computed from the request log, so the three always agree.
     rollups_rebuild(user_ids=[person.id for person in people])
-    # The offers draw from a generator of their own: the rest of the population stays as each seed made it.
-    offers, offers_rng = _demo_offers(), random.Random(f"offers:{seed}")
-    operation_count, payment_count = _ledger(rng, people, requests, offers=offers, offers_rng=offers_rng)
+    operation_count, payment_count = _ledger(offers_rng, talks)
     conversions = _conversions(offers_rng, people, offers.stream, now)
     product_events = _product_events(requests, sessions, journey)
     product_events += [

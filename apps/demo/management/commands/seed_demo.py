@@ -1,5 +1,11 @@
-from django.core.management.base import BaseCommand, CommandParser
+from datetime import timedelta
+from decimal import Decimal
 
+from django.core.management.base import BaseCommand, CommandParser
+from django.utils import timezone
+
+from apps.billing.revenue import GROUPINGS, revenue_rows
+from apps.core.money import usd_text
 from apps.demo.population import demo_seed
 
 
@@ -19,4 +25,12 @@ class Command(BaseCommand):
                 f"{stats.llm_requests} LLM requests, {stats.sessions} sessions, {stats.operations} ledger operations, "
                 f"{stats.payments} payments, {stats.profiles} profiles, {stats.on_journey} on the hero's journey"
             )
+        )
+        # What the dashboard shows for the last 30 days (every user's, not only the demo's).
+        now = timezone.now()
+        days_rows = revenue_rows(now - timedelta(days=30), now, GROUPINGS["day"])
+        earned = sum((row["earned_revenue"] for row in days_rows), Decimal(0))
+        cost = sum((row["llm_cost"] for row in days_rows), Decimal(0))
+        self.stdout.write(
+            f"last 30 days: earned {usd_text(earned)}, LLM cost {usd_text(cost)}, margin {usd_text(earned - cost)}"
         )
