@@ -348,7 +348,8 @@ class CreditPackageAdmin(MoneyFields, admin.ModelAdmin):
 
 
 @admin.register(SubscriptionPlan)
-class SubscriptionPlanAdmin(admin.ModelAdmin):
+class SubscriptionPlanAdmin(MoneyFields, admin.ModelAdmin):
+    money = {"credits": CREDITS, "stars": STARS}
     list_display = ["title", "credits", "stars", "is_active", "position", "subscribers"]
     list_editable = ["is_active", "position"]
 
@@ -432,7 +433,8 @@ class TrackedLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(PaidStream)
-class PaidStreamAdmin(admin.ModelAdmin):
+class PaidStreamAdmin(MoneyFields, admin.ModelAdmin):
+    money = {"stars": STARS}
     list_display = ["title", "stars", "stream_tag", "link", "about_link", "is_active", "position", "buyers"]
     list_editable = ["is_active", "position"]
 

@@ -37,7 +37,7 @@ def test_an_adjustment_below_zero_is_refused_with_the_reason(admin_client, user)
     page = admin_client.post(
         reverse("admin:billing_balance_adjust", args=[user.id]), {"amount": "-11", "reason": "too much"}
     )
-    assert "has 10.0000, needs 11.0000" in page.content.decode()
+    assert "has 10 credits, needs 11" in page.content.decode()
     assert get_user_balance(user.id) == Decimal("10")
 
 

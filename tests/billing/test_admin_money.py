@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from apps.billing.models import Operation, OperationType
+from apps.billing.models import Operation, OperationType, PaidStream, SubscriptionPlan
 from apps.billing.services import add_to_balance, billing_grant_trial
 from apps.llm.models import LLMRequest
 from apps.users.models import TelegramUser
@@ -83,3 +83,12 @@ def test_an_adjustment_says_the_balance_in_credits(admin_client):
     assert "Current balance: <strong>10 credits</strong>" in admin_client.get(url).content.decode()
     done = admin_client.post(url, {"amount": "2.25", "reason": "goodwill"}, follow=True).content.decode()
     assert "is now 12.25 credits" in done
+
+
+def test_plans_and_streams_read_as_credits_and_stars(admin_client):
+    SubscriptionPlan.objects.create(title="Monthly", stars=1250, credits=Decimal("6000.5000"))
+    PaidStream.objects.create(title="Course", stars=2500, stream_tag="course")
+    plans = admin_client.get(reverse("admin:billing_subscriptionplan_changelist")).content.decode()
+    assert cells(plans, "credits_shown") == ["6,000.5"] and cells(plans, "stars_shown") == ["1,250\N{NO-BREAK SPACE}⭐"]
+    streams = admin_client.get(reverse("admin:billing_paidstream_changelist")).content.decode()
+    assert cells(streams, "stars_shown") == ["2,500\N{NO-BREAK SPACE}⭐"]
