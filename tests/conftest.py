@@ -33,6 +33,20 @@ def analyst_group():
     return group
 
 
+@pytest.fixture
+def analyst_api(analyst_group):
+    """A DRF client of a staff member in the Analyst group, authenticated by token."""
+    from django.contrib.auth.models import User
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    staff = User.objects.create_user("analyst", is_staff=True)
+    staff.groups.add(analyst_group)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
+    return client
+
+
 # --- Telegram ---------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def fake_bot_api() -> Iterator[FakeBotAPI]:

@@ -9,12 +9,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from apps.billing.models import CreditPackage, Operation, OperationType, Payment
 from apps.billing.revenue import GROUPINGS, revenue_rows
@@ -116,15 +113,6 @@ def ledger(settings, bot_api) -> None:
     answer(FREE_RIDER, credits="", cost="0.0005", when=moment(D3, 0.6), request_type=RequestType.JOURNEY_ANALYSIS)
 
 
-@pytest.fixture
-def api(analyst_group) -> APIClient:
-    staff = User.objects.create_user("margins", is_staff=True)
-    staff.groups.add(analyst_group)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
-    return client
-
-
 MONEY = ("cash_revenue", "earned_revenue", "llm_cost", "background_cost", "margin")
 
 
@@ -136,9 +124,9 @@ def total(rows: list[dict]) -> tuple[Decimal, ...]:
     return tuple(sum((Decimal(row[name]) for row in rows), Decimal(0)) for name in MONEY)
 
 
-def test_user_pages_dashboard_api_csv_and_stats_agree_to_the_cent(ledger, api, admin_client):
+def test_user_pages_dashboard_api_csv_and_stats_agree_to_the_cent(ledger, analyst_api, admin_client):
     period = {"start": day_start(D1).isoformat(), "end": (timezone.now() + timedelta(minutes=1)).isoformat()}
-    rows = {name: api.get("/api/v1/llm/costs/", {**period, "group_by": name}).json() for name in GROUPINGS}
+    rows = {name: analyst_api.get("/api/v1/llm/costs/", {**period, "group_by": name}).json() for name in GROUPINGS}
 
     # The dashboard draws the day rows: the buyer's refund is cash going out on the day it was made; what
     # the first 20 credits (the trial) earn is nothing, what follows is worth what was paid for it.
@@ -172,7 +160,7 @@ def test_user_pages_dashboard_api_csv_and_stats_agree_to_the_cent(ledger, api, a
     assert "LLM cost $0.08 (background $0.003); margin $1.30" in page
 
     # The export is the same rows.
-    export = api.get("/api/v1/llm/costs/", {**period, "group_by": "user", "format": "csv"})
+    export = analyst_api.get("/api/v1/llm/costs/", {**period, "group_by": "user", "format": "csv"})
     header, *lines = csv.reader(export.content.decode().splitlines())
     assert export["Content-Type"] == "text/csv" and header == list(rows["user"][0])
     assert [dict(zip(header, line, strict=True)) for line in lines] == [
@@ -184,7 +172,9 @@ def test_user_pages_dashboard_api_csv_and_stats_agree_to_the_cent(ledger, api, a
     assert (today["revenue"], today["cost"], today["margin"]) == (Decimal("0.60"), Decimal("0.02"), Decimal("0.58"))
 
     # A period's earned revenue is what its days earned: from the second day on, the trial is spent.
-    later = api.get("/api/v1/llm/costs/", {**period, "start": day_start(D2).isoformat(), "group_by": "user"}).json()
+    later = analyst_api.get(
+        "/api/v1/llm/costs/", {**period, "start": day_start(D2).isoformat(), "group_by": "user"}
+    ).json()
     assert money(later[0]) == (Decimal("1.30"), Decimal("1.313"), Decimal("0.063"), Decimal("0.003"), Decimal("1.25"))
 
 

@@ -5,13 +5,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from apps.billing.revenue import GROUPINGS, revenue_rows, user_revenue
 from apps.billing.services import billing_grant_trial, payment_refund
@@ -65,15 +62,6 @@ def population(settings, bot_api) -> None:
     LLMRequestFactory(user=None, cost=Decimal("0.0007"), created_at=moment(D3, 0.5))
 
 
-@pytest.fixture
-def api(analyst_group) -> APIClient:
-    staff = User.objects.create_user("groups", is_staff=True)
-    staff.groups.add(analyst_group)
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
-    return client
-
-
 def totals(rows: list[dict]) -> dict[str, Decimal]:
     return {name: sum((Decimal(str(row[name])) for row in rows), Decimal(0)) for name in SUMMED}
 
@@ -82,8 +70,8 @@ def period() -> dict[str, str]:
     return {"start": day_start(D1).isoformat(), "end": (timezone.now() + timedelta(minutes=1)).isoformat()}
 
 
-def test_every_grouping_adds_up_to_the_whole_on_both_legs(population, api):
-    rows = {name: api.get("/api/v1/llm/costs/", {**period(), "group_by": name}).json() for name in GROUPINGS}
+def test_every_grouping_adds_up_to_the_whole_on_both_legs(population, analyst_api):
+    rows = {name: analyst_api.get("/api/v1/llm/costs/", {**period(), "group_by": name}).json() for name in GROUPINGS}
     whole = totals(rows["day"])
     # Both legs are there to add up: revenue (cash net of the refund, earned) and cost (background in it).
     assert whole["cash_revenue"] == Decimal("1.95")  # 270 Stars paid, 120 of them refunded, at $0.013
@@ -109,9 +97,9 @@ def test_every_grouping_adds_up_to_the_whole_on_both_legs(population, api):
     assert Decimal(by["source"]["ads_vk"]["margin"]) == both.margin
 
 
-def test_margin_by_persona_names_each_persona_and_adds_up(population, api):
-    rows = api.get("/api/v1/llm/costs/", {**period(), "group_by": "persona"}).json()
-    whole = totals(api.get("/api/v1/llm/costs/", {**period(), "group_by": "day"}).json())
+def test_margin_by_persona_names_each_persona_and_adds_up(population, analyst_api):
+    rows = analyst_api.get("/api/v1/llm/costs/", {**period(), "group_by": "persona"}).json()
+    whole = totals(analyst_api.get("/api/v1/llm/costs/", {**period(), "group_by": "day"}).json())
     assert totals(rows) == whole
     by = {row["group"]: row for row in rows}
     # Names in order; "" the requests no persona answered (background, and the request of nobody); None cash.
@@ -146,16 +134,16 @@ def test_a_grouping_by_user_adds_one_query_for_any_number_of_users(population):
     assert queries("cohort") == queries("source") == queries("stage") == queries("user") + 1
 
 
-def test_csv_export_by_cohort(population, api):
-    export = api.get("/api/v1/llm/costs/", {**period(), "group_by": "cohort", "format": "csv"})
+def test_csv_export_by_cohort(population, analyst_api):
+    export = analyst_api.get("/api/v1/llm/costs/", {**period(), "group_by": "cohort", "format": "csv"})
     assert export.status_code == 200 and export["Content-Type"] == "text/csv"
     assert 'filename="llm-costs-by-cohort.csv"' in export["Content-Disposition"]
     lines = export.content.decode().splitlines()
     assert lines[0].startswith("group,requests,") and lines[1].startswith(f"{monday(EARLY)},")
 
 
-def test_an_unknown_grouping_is_refused_naming_the_choices(api):
-    response = api.get("/api/v1/llm/costs/", {"group_by": "colour"})
+def test_an_unknown_grouping_is_refused_naming_the_choices(analyst_api):
+    response = analyst_api.get("/api/v1/llm/costs/", {"group_by": "colour"})
     assert response.status_code == 400
     message = response.json()["group_by"][0]
     assert "colour" in message and "cohort" in message and "stage" in message
