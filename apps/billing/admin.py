@@ -12,7 +12,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from apps.core.admin import CREDITS, CREDITS_MOVED, STARS, MoneyFields, PermanentRecordAdmin
+from apps.core.admin import CREDITS, CREDITS_MOVED, STARS, MoneyFields, PermanentRecordAdmin, ReadOnlyAdmin
 from apps.core.money import credits_phrase
 from apps.core.sending import SendFailed
 
@@ -30,6 +30,7 @@ from .models import (
     Payment,
     PaymentStatus,
     PricePlan,
+    RefundAbuse,
     Subscription,
     SubscriptionPlan,
     TrackedLink,
@@ -224,6 +225,22 @@ class PaymentAdmin(MoneyFields, PermanentRecordAdmin):
             )
         if not (settled.refunded or settled.undone or settled.pending):
             self.message_user(request, "None of the selected payments has a refund pending.", messages.INFO)
+
+
+@admin.register(RefundAbuse)
+class RefundAbuseAdmin(MoneyFields, ReadOnlyAdmin):
+    """Users flagged for a refund after consuming most of the payment's credits. Deleting a flag clears it
+    (with REFUND_ABUSE_BLOCKS_PURCHASES, lets the user buy again)."""
+
+    money = {"credits_consumed": CREDITS, "stars_returned": STARS}
+    list_display = ["created_at", "user", "payment", "credits_consumed", "stars_returned", "consumed"]
+    list_filter = [("created_at", admin.DateFieldListFilter)]
+    search_fields = ["=user__id", "user__username"]
+    list_select_related = ["user", "payment"]
+
+    @admin.display(description="share consumed", ordering="share_consumed")
+    def consumed(self, abuse: RefundAbuse) -> str:
+        return f"{abuse.share_consumed:.0%}"
 
 
 @admin.register(Invoice)

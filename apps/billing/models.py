@@ -300,6 +300,25 @@ class Payment(models.Model):
         return f"{stars_text(self.stars)} from {self.user_id} ({self.status})"
 
 
+class RefundAbuse(models.Model):
+    """A payment refunded after most of its credits were consumed (REFUND_ABUSE_SHARE or more of them): the
+    user kept what they used and got their Stars back. One per payment, written when the refund is settled."""
+
+    user = models.ForeignKey("users.TelegramUser", on_delete=models.CASCADE, related_name="refund_abuses")
+    payment = models.OneToOneField(Payment, on_delete=models.CASCADE, related_name="refund_abuse")
+    credits_consumed = models.DecimalField(**CREDITS, help_text="of this payment's credits, before the refund")
+    stars_returned = models.PositiveIntegerField()
+    share_consumed = models.DecimalField(max_digits=5, decimal_places=4)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "refund abuse"
+
+    def __str__(self) -> str:
+        return f"user {self.user_id}: {self.share_consumed:.0%} consumed, {stars_text(self.stars_returned)} back"
+
+
 class GenerationLog(models.Model):
     """Seed 003's kie_logs: what was generated (a URL, never the file), purged after LOG_RETENTION_DAYS."""
 

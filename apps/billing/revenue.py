@@ -220,6 +220,27 @@ def revenue_cells(
     return cells
 
 
+def payment_consumed(operation: Operation) -> Decimal:
+    """How many credits of the payment `operation` refunds the user had consumed before it, by the same FIFO
+    as earned revenue, over the ledger up to that operation."""
+    before = Operation.objects.filter(user_id=operation.user_id, pk__lt=operation.pk)
+    queue = _Queue()
+    rate = settings.STARS_USD_RATE
+    for inflow in (
+        before.filter(_INFLOWS)
+        .order_by("created_at", "id")
+        .values_list("type", "amount", "payment_id", "payment__stars", "payment__credits")
+    ):
+        queue.apply(*inflow, rate=rate)
+    left = -(before.filter(_CONSUMPTION).aggregate(total=Sum("amount"))["total"] or Decimal(0))
+    for layer in queue.layers:
+        taken = min(max(left, Decimal(0)), layer.size)
+        if layer.payment_id == operation.payment_id:
+            return taken
+        left -= taken
+    return Decimal(0)
+
+
 def _between(queryset: QuerySet, name: str, start: datetime | None, end: datetime) -> QuerySet:
     queryset = queryset.filter(**{f"{name}__lt": end})
     return queryset.filter(**{f"{name}__gte": start}) if start is not None else queryset

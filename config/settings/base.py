@@ -273,6 +273,10 @@ STARS_USD_RATE = Decimal(env.str("STARS_USD_RATE", default="0.013"))
 # is undone (credits back).
 TELEGRAM_REFUND_TIMEOUT = env.float("TELEGRAM_REFUND_TIMEOUT", default=15.0)
 BILLING_REFUND_GRACE = timedelta(seconds=env.int("BILLING_REFUND_GRACE_SECONDS", default=600))
+# A refund after this share or more of the payment's credits was consumed flags the user (refund abuse);
+# with REFUND_ABUSE_BLOCKS_PURCHASES a flagged user cannot buy again.
+REFUND_ABUSE_SHARE = Decimal(env.str("REFUND_ABUSE_SHARE", default="0.5"))
+REFUND_ABUSE_BLOCKS_PURCHASES = env.bool("REFUND_ABUSE_BLOCKS_PURCHASES", default=False)
 # Removed: a second worth of a credit made a 1.5x markup read as a loss. Still set: refuse to start.
 if "BILLING_USD_PER_CREDIT" in os.environ:
     raise ImproperlyConfigured(

@@ -9,6 +9,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from apps.analytics.catalogue import Events
 from apps.analytics.services import track
@@ -20,12 +21,15 @@ from ..exceptions import InsufficientBalance, RefundRefused
 from ..models import (
     CreditPackage,
     Invoice,
+    Operation,
     OperationType,
     PaidStream,
     Payment,
     PaymentStatus,
+    RefundAbuse,
     SubscriptionPlan,
 )
+from ..revenue import payment_consumed
 from ..selectors import package_for_sale
 from .ledger import ledger_apply, operation_key
 from .streams import stream_purchased
@@ -123,6 +127,8 @@ def payment_problem(*, user_id: int, payload: str, currency: str, total_amount: 
         return "This offer has changed. Please open /buy again."
     if not TelegramUser.objects.filter(pk=user_id, is_active=True).exists():
         return "Your account is not active. Send /start and try again."
+    if settings.REFUND_ABUSE_BLOCKS_PURCHASES and RefundAbuse.objects.filter(user_id=user_id).exists():
+        return gettext("Purchases are closed for your account after a refund. Please write to support.")
     return None
 
 
@@ -288,6 +294,7 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
             payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
             if payment.subscription_id is not None:
                 subscription_refunded(payment)
+            _refund_abuse_check(payment)
         elif payment.credits:
             ledger_apply(
                 user_id=payment.user_id,
@@ -301,6 +308,29 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
             payment.status, payment.refund_requested_at, payment.refunded_by = PaymentStatus.PAID, None, None
         payment.save(update_fields=["status", "refunded_at", "refund_requested_at", "refunded_by"])
     return True
+
+
+def _refund_abuse_check(payment: Payment) -> None:
+    """Flag the user if they had consumed REFUND_ABUSE_SHARE or more of the refunded payment's credits before
+    the refund took them back (its latest refund operation): they keep what they used and get the Stars."""
+    taken = (
+        Operation.objects.filter(payment_id=payment.pk, type=OperationType.REFUND, amount__lt=0).order_by("-pk").first()
+    )
+    if not payment.credits or taken is None:
+        return
+    consumed = payment_consumed(taken)
+    share = (consumed / payment.credits).quantize(Decimal("0.0001"))
+    if share >= settings.REFUND_ABUSE_SHARE:
+        RefundAbuse.objects.get_or_create(
+            payment=payment,
+            defaults={
+                "user_id": payment.user_id,
+                "credits_consumed": consumed,
+                "stars_returned": payment.stars,
+                "share_consumed": share,
+            },
+        )
+        logger.warning("refund abuse: user %s had consumed %s of payment %s", payment.user_id, share, payment.pk)
 
 
 @dataclass
