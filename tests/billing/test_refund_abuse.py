@@ -150,3 +150,14 @@ def test_the_admin_lists_the_flags_with_their_figures(admin_client, bot_api, pac
     assert flags.status_code == 200
     assert [abuse.payment_id for abuse in flags.context["cl"].result_list] == [first.pk]
     assert "80%" in flags.content.decode()
+
+
+def test_the_users_list_filters_flagged_users(admin_client, bot_api, package):
+    first, _ = _abuser(bot_api, package)
+    _buy(bot_api, package, HONEST, "charge-honest")
+    payment_refund(payment_id=first.pk)
+    users = admin_client.get(reverse("admin:users_telegramuser_changelist"), {"refund_abuse": "yes"})
+    assert users.status_code == 200
+    assert [user.pk for user in users.context["cl"].result_list] == [ABUSER]
+    everyone = admin_client.get(reverse("admin:users_telegramuser_changelist"))
+    assert {user.pk for user in everyone.context["cl"].result_list} == {ABUSER, HONEST}

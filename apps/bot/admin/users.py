@@ -5,13 +5,14 @@ from decimal import Decimal
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import DecimalField, Expression
+from django.db.models import DecimalField, Expression, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString
 
+from apps.billing.models import RefundAbuse
 from apps.billing.revenue import GROUPINGS, revenue_rows, user_revenue
 from apps.billing.services import get_user_balance
 from apps.core.money import credits_phrase, stars_text, usd_text
@@ -64,6 +65,17 @@ class MarginChangeList(ChangeList):
             user.lifetime_margin_value = margins.get(user.pk, Decimal(0))
 
 
+class RefundAbuseFilter(admin.SimpleListFilter):
+    title = "refund abuse"
+    parameter_name = "refund_abuse"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "flagged")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        return queryset.filter(pk__in=RefundAbuse.objects.values("user_id")) if self.value() == "yes" else queryset
+
+
 @admin.register(TelegramUser)
 class TelegramUserAdmin(admin.ModelAdmin):
     list_display = [
@@ -87,6 +99,7 @@ class TelegramUserAdmin(admin.ModelAdmin):
         ("registration_date", admin.DateFieldListFilter),
         ("last_seen_date", admin.DateFieldListFilter),
         "source",
+        RefundAbuseFilter,
     ]
     search_fields = ["=id", "username", "first_name", "last_name"]
     date_hierarchy = "registration_date"
