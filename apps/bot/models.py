@@ -46,6 +46,7 @@ class ReplyKind(models.TextChoices):
     MESSAGE = "message", "Messages"
     EDIT = "edit", "Edit of the pressed message"
     INVOICE = "invoice", "Invoice"
+    DOCUMENT = "document", "Document"
 
 
 class Reply(models.Model):
@@ -53,8 +54,8 @@ class Reply(models.Model):
     update is delivered again): the redelivery sends what is stored here instead of doing the work
     again (asking the LLM, charging, writing), and nothing once Telegram confirmed all of it.
 
-    `parts` holds the texts (or the invoice's fields), what the model wrote included: it is cleared once
-    everything is sent, and the row goes with the inbox's processed updates."""
+    `parts` holds the texts (or the invoice's or the document's fields), what the model wrote included: it is
+    cleared once everything is sent, and the row goes with the inbox's processed updates."""
 
     update_id = models.BigIntegerField(primary_key=True)
     chat_id = models.BigIntegerField()

@@ -14,7 +14,8 @@ from .models import Reply, ReplyKind, VoiceTranscript
 @dataclass(frozen=True)
 class Answer:
     """What a handler's use case answers: texts sent in order (the keyboard on the last), the pressed
-    message's new text (EDIT), or an invoice's fields (INVOICE)."""
+    message's new text (EDIT), an invoice's fields (INVOICE), or a file's (DOCUMENT: filename, content,
+    caption)."""
 
     parts: list = field(default_factory=list)
     markup: Keyboard | None = None

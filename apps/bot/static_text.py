@@ -211,5 +211,9 @@ COMMAND_DESCRIPTIONS = {
     "subscription": pgettext_lazy("command", "Your subscription: see or cancel it"),
     "journey": pgettext_lazy("command", "Where you are on the hero's journey"),
     "language": pgettext_lazy("command", "Choose the language"),
+    "mydata": pgettext_lazy("command", "Download your data"),
     "help": pgettext_lazy("command", "What I can do, and your balance"),
 }
+
+# /mydata: the caption of the JSON file of everything stored about the user.
+EXPORT_CAPTION = _("Here is everything I keep about you: your profile, conversations, balance, payments and events.")

@@ -66,6 +66,15 @@ class Refund:
     delay: float = 0.0
 
 
+class Upload(bytes):
+    """An uploaded file's content, with the name it was sent under."""
+
+    def __new__(cls, content: bytes, filename: str) -> "Upload":
+        upload = super().__new__(cls, content)
+        upload.filename = filename
+        return upload
+
+
 def _decode(value: str) -> Any:
     # python-telegram-bot sends non-string parameters JSON-encoded in form fields.
     try:
@@ -85,7 +94,8 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
         for part in message.iter_parts():
             name = part.get_param("name", header="content-disposition")
             payload = part.get_payload(decode=True) or b""
-            params[name] = payload if part.get_filename() else _decode(payload.decode())
+            filename = part.get_filename()
+            params[name] = Upload(payload, filename) if filename else _decode(payload.decode())
         return params
     return {key: _decode(value) for key, value in parse_qsl(body.decode(), keep_blank_values=True)}
 

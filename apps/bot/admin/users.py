@@ -19,6 +19,8 @@ from apps.core.money import credits_phrase, stars_text, usd_text
 from apps.users.models import TelegramUser
 from apps.users.selectors import user_latest_activity
 
+from .export import UserDataDownload
+
 # What Telegram tells us and the first contact set: shown, never edited by staff.
 FROM_TELEGRAM = [
     "id",
@@ -77,7 +79,7 @@ class RefundAbuseFilter(admin.SimpleListFilter):
 
 
 @admin.register(TelegramUser)
-class TelegramUserAdmin(admin.ModelAdmin):
+class TelegramUserAdmin(UserDataDownload):
     list_display = [
         "id",
         "username",
@@ -104,7 +106,7 @@ class TelegramUserAdmin(admin.ModelAdmin):
     search_fields = ["=id", "username", "first_name", "last_name"]
     date_hierarchy = "registration_date"
     ordering = ["-last_seen_date"]
-    readonly_fields = [*FROM_TELEGRAM, "latest_activity", "economics"]
+    readonly_fields = [*FROM_TELEGRAM, "latest_activity", "economics", "data_download"]
     fieldsets = [
         ("Telegram", {"fields": FROM_TELEGRAM}),
         ("Status", {"fields": ["is_active", "is_admin", "staff_account"]}),
@@ -128,6 +130,7 @@ class TelegramUserAdmin(admin.ModelAdmin):
         ),
         ("Money", {"fields": ["economics"]}),
         ("Latest activity", {"fields": ["latest_activity"]}),
+        ("Data", {"fields": ["data_download"]}),
     ]
 
     def has_add_permission(self, request) -> bool:

@@ -10,7 +10,21 @@ from telegram.ext import (
     filters,
 )
 
-from . import admin, billing, chat, contact, errors, help, journey, language, membership, start, subscription, voice
+from . import (
+    admin,
+    billing,
+    chat,
+    contact,
+    errors,
+    export,
+    help,
+    journey,
+    language,
+    membership,
+    start,
+    subscription,
+    voice,
+)
 
 # Group -1 runs before every other handler: seed 004's ProfileUpdateMiddleware.
 CONTACT_GROUP = -1
@@ -29,6 +43,7 @@ def register_handlers(application: Application) -> None:
         ("journey", journey.journey),
         ("stats", admin.stats),
         ("language", language.choose_language),
+        ("mydata", export.my_data),
         ("help", help.help_command),
     ]:
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))

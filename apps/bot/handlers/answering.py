@@ -49,6 +49,14 @@ async def deliver(
             currency=invoice["currency"],
             prices=[LabeledPrice(label, amount) for label, amount in invoice["prices"]],
         )
+    elif reply.kind == ReplyKind.DOCUMENT:
+        document = reply.parts[0]
+        await context.bot.send_document(
+            chat_id=reply.chat_id,
+            document=document["content"].encode(),
+            filename=document["filename"],
+            caption=document["caption"],
+        )
     else:
         last = len(reply.parts) - 1
         for index in range(reply.sent, len(reply.parts)):
