@@ -1,4 +1,4 @@
-"""The language the bot speaks to a user, and amounts of credits as people of that language read them.
+"""The language the bot speaks to a user (amounts read in it come from apps.core.money).
 
 A user's language is the one they chose with /language (TelegramUser.bot_language), else the one their
 Telegram app reports (language_code, mapped by BOT_LANGUAGE_BY_TELEGRAM_CODE), else BOT_DEFAULT_LANGUAGE.
@@ -8,20 +8,7 @@ flows produce meanwhile (static_text's lazy strings) is in it."""
 from django.conf import settings
 from django.utils import translation
 
-# Amounts of credits, read in the active language: one formatter for the bot and the admin (core.money).
-from apps.core.money import amount_text, credits_phrase, credits_unit
 from apps.users.models import TelegramUser
-
-__all__ = [
-    "amount_text",
-    "bot_languages",
-    "credits_phrase",
-    "credits_unit",
-    "language_for_code",
-    "language_name_in_english",
-    "user_language",
-    "user_language_set",
-]
 
 
 def bot_languages() -> dict[str, str]:

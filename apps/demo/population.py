@@ -334,6 +334,12 @@ def _refused(talk: _Talk, index: int) -> None:
     talk.messages, talk.said, talk.requests = talk.messages[:index], talk.said[:index], talk.requests[:index]
 
 
+def _payment_operation(payment: Payment) -> dict:
+    """The fields of the operation that credits a payment, keyed as the bot keys it."""
+    key = idempotency_hash(operation_key("payment", payment.telegram_payment_charge_id))
+    return {"type": OperationType.PAYMENT, "payment": payment, "idempotency_key": key}
+
+
 def _ledger(rng: random.Random, talks: list[_Talk]) -> tuple[int, int]:
     """The talks' ledgers as operations, in the order _spend charged them (moments can tie): trial credit,
     answers charged by the price plan, the purchases and subscription periods of those who ran low.
@@ -358,11 +364,7 @@ def _ledger(rng: random.Random, talks: list[_Talk]) -> tuple[int, int]:
                 payment = _period_payment(rng, person, plan, moment, subscriptions, canceled=canceled)
                 payments.append(payment)
                 amount = plan.credits
-                extra = {
-                    "type": OperationType.PAYMENT,
-                    "payment": payment,
-                    "idempotency_key": idempotency_hash(operation_key("payment", payment.telegram_payment_charge_id)),
-                }
+                extra = _payment_operation(payment)
             elif kind == "package":
                 bought += 1
                 payment = Payment(
@@ -376,11 +378,7 @@ def _ledger(rng: random.Random, talks: list[_Talk]) -> tuple[int, int]:
                 )
                 payments.append(payment)
                 amount = subject.credits
-                extra = {
-                    "type": OperationType.PAYMENT,
-                    "payment": payment,
-                    "idempotency_key": idempotency_hash(operation_key("payment", payment.telegram_payment_charge_id)),
-                }
+                extra = _payment_operation(payment)
             else:
                 if not subject:
                     continue

@@ -10,7 +10,8 @@ from django.utils import translation
 
 from apps.bot import static_text
 from apps.bot.keyboards import LANGUAGE_PREFIX
-from apps.bot.language import credits_phrase, language_for_code, user_language
+from apps.bot.language import language_for_code, user_language
+from apps.core.money import credits_phrase
 from apps.llm.models import BotPersona
 from apps.users.models import TelegramUser
 from tests.factories import UserWithBalanceFactory

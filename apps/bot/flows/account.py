@@ -11,9 +11,9 @@ from apps.billing.models import Subscription
 from apps.billing.selectors import StatementEntry, StatementKind, live_subscription, user_statement
 from apps.billing.services import get_user_balance, subscription_set_canceled
 from apps.bot import keyboards, static_text
-from apps.bot.language import amount_text, credits_phrase, credits_unit
 from apps.bot.models import ReplyKind
 from apps.bot.replies import Answer
+from apps.core.money import amount_text, credits_phrase, credits_unit
 
 STATEMENT_ENTRIES = 5
 

@@ -20,8 +20,9 @@ from apps.billing.services import (
 )
 from apps.bot import keyboards, static_text
 from apps.bot.formatting import split_message
-from apps.bot.language import amount_text, credits_unit, language_name_in_english
+from apps.bot.language import language_name_in_english
 from apps.bot.replies import Answer, reply_store
+from apps.core.money import amount_text, credits_unit
 from apps.journey.services import analysis_due
 from apps.journey.tasks import refresh_journey
 from apps.llm.client import LLMError

@@ -25,9 +25,9 @@ from apps.bot import keyboards, static_text
 from apps.bot.context import BotContext
 from apps.bot.flows.account import balance_statement, date_text
 from apps.bot.keyboards import BUY_MENU, BUY_PREFIX, PLAN_PREFIX, STREAM_PREFIX
-from apps.bot.language import amount_text, credits_phrase, credits_unit
 from apps.bot.models import ReplyKind
 from apps.bot.replies import Answer, reply_find
+from apps.core.money import amount_text, credits_phrase, credits_unit
 
 from .answering import acknowledge, answer
 
