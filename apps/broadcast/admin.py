@@ -16,8 +16,16 @@ from .selectors import delivery_counts, get_users_by_criteria
 
 SEGMENT = [
     "gender", "journey_stages", "streams", "streams_match", "markers", "language", "last_seen_within_days",
-    "registered_after", "registered_before", "has_purchased",
+    "registered_after", "registered_before", "has_purchased", "refund_abuse",
 ]  # fmt: skip
+
+
+class AnyYesNo(forms.NullBooleanSelect):
+    """A yes/no criterion left empty matches everyone: "Any", not Django's "Unknown"."""
+
+    def __init__(self, attrs: dict | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", "Any"), ("true", "Yes"), ("false", "No")]
 
 
 class BroadcastForm(forms.ModelForm):
@@ -29,7 +37,11 @@ class BroadcastForm(forms.ModelForm):
     class Meta:
         model = Broadcast
         fields = ["title", "text", "photo", "buttons", "paid", *SEGMENT, "scheduled_at"]
-        widgets = {"text": forms.Textarea(attrs={"rows": 8, "cols": 80})}
+        widgets = {
+            "text": forms.Textarea(attrs={"rows": 8, "cols": 80}),
+            "has_purchased": AnyYesNo,
+            "refund_abuse": AnyYesNo,
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

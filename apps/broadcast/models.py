@@ -50,6 +50,12 @@ class Broadcast(models.Model):
     registered_after = models.DateField(null=True, blank=True, help_text="Registered on or after this day")
     registered_before = models.DateField(null=True, blank=True, help_text="Registered on or before this day")
     has_purchased = models.BooleanField(null=True, blank=True, help_text="Has paid with Stars at least once")
+    refund_abuse = models.BooleanField(
+        "flagged for refund abuse",
+        null=True,
+        blank=True,
+        help_text="Had Stars refunded after consuming most of the payment's credits",
+    )
 
     status = models.CharField(
         max_length=10, choices=BroadcastStatus.choices, default=BroadcastStatus.DRAFT, db_index=True
@@ -89,6 +95,7 @@ class Broadcast(models.Model):
             "registered_after": self.registered_after,
             "registered_before": self.registered_before,
             "has_purchased": self.has_purchased,
+            "refund_abuse": self.refund_abuse,
         }
         criteria = {key: value for key, value in criteria.items() if value not in (None, "", [], {})}
         if "streams" in criteria:

@@ -10,7 +10,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
-from apps.billing.models import Payment
+from apps.billing.models import Payment, RefundAbuse
 from apps.core.dates import day_start
 from apps.users.models import TelegramUser
 
@@ -19,6 +19,7 @@ from .models import Broadcast, BroadcastDelivery, DeliveryStatus
 CRITERIA = {
     "gender", "journey_stage", "journey_stages", "streams", "streams_match", "markers", "language",
     "last_seen_within_days", "registered_after", "registered_before", "has_purchased",
+    "refund_abuse",
 }  # fmt: skip
 
 
@@ -57,6 +58,9 @@ def get_users_by_criteria(criteria: dict[str, Any]) -> QuerySet[TelegramUser]:
     if criteria.get("has_purchased") is not None:
         paid = Exists(Payment.objects.filter(user=OuterRef("pk")))
         users = users.filter(paid if criteria["has_purchased"] else ~paid)
+    if criteria.get("refund_abuse") is not None:
+        flagged = Exists(RefundAbuse.objects.filter(user=OuterRef("pk")))
+        users = users.filter(flagged if criteria["refund_abuse"] else ~flagged)
     return users.order_by("id")
 
 

@@ -51,6 +51,17 @@ def test_a_draft_shows_how_many_users_it_reaches(admin_client, users):
     assert list(BroadcastAction.objects.values_list("action", "staff__username")) == [("created", "admin")]
 
 
+def test_yes_no_criteria_read_any_yes_no_and_reach_the_segment(admin_client, users):
+    page = admin_client.get(reverse("admin:broadcast_broadcast_add")).content.decode()
+    assert '<option value="unknown" selected>Any</option>' in page and "Unknown" not in page
+    assert "flagged for refund abuse" in page.lower()
+    response = _add(admin_client, has_purchased="false", refund_abuse="unknown")
+    assert response.status_code == 302, response.content.decode()[:2000]
+    broadcast = Broadcast.objects.get()
+    assert (broadcast.has_purchased, broadcast.refund_abuse) == (False, None)
+    assert broadcast.criteria == {"has_purchased": False}
+
+
 def test_bad_html_and_bad_buttons_are_refused_in_the_form(admin_client, users):
     page = _add(admin_client, text="<b>Spring", buttons='[{"text": "Go"}]').content.decode()
     assert "&lt;b&gt; is never closed" in page and "needs exactly" in page

@@ -1,11 +1,12 @@
 """get_users_by_criteria: every criterion, on SQLite and on PostgreSQL alike."""
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.utils import timezone
 
-from apps.billing.models import Payment
+from apps.billing.models import Payment, RefundAbuse
 from apps.broadcast.selectors import get_users_by_criteria
 from apps.users.models import TelegramUser
 
@@ -35,6 +36,12 @@ def population() -> None:
     )  # fmt: skip
     TelegramUser.objects.create(id=4, gender="male", streams=["career"], is_active=False)  # blocked the bot
     Payment.objects.create(user_id=1, stars=50, credits=100, telegram_payment_charge_id="c1", invoice_payload="p")
+    refunded = Payment.objects.create(
+        user_id=2, stars=50, credits=100, telegram_payment_charge_id="c2", invoice_payload="p", status="refunded"
+    )
+    RefundAbuse.objects.create(
+        user_id=2, payment=refunded, credits_consumed=90, stars_returned=50, share_consumed=Decimal("0.9")
+    )
 
 
 def ids(**criteria) -> list[int]:
@@ -65,9 +72,12 @@ def ids(**criteria) -> list[int]:
         ({"registered_after": date(2026, 1, 10)}, [1, 2]),
         ({"registered_before": date(2026, 1, 10)}, [1, 3]),
         ({"registered_after": "2026-01-11", "registered_before": "2026-03-01"}, [2]),
-        ({"has_purchased": True}, [1]),
-        ({"has_purchased": False}, [2, 3]),
+        ({"has_purchased": True}, [1, 2]),
+        ({"has_purchased": False}, [3]),
         ({"gender": "male", "has_purchased": False}, []),
+        ({"refund_abuse": True}, [2]),
+        ({"refund_abuse": False}, [1, 3]),
+        ({"has_purchased": True, "refund_abuse": False}, [1]),
     ],
 )
 def test_each_criterion_selects_exactly_its_users(criteria, expected):
