@@ -53,6 +53,11 @@ SCHEDULE: list[Job] = [
         "apps.billing.tasks.lapse_subscriptions",
         3600,
     ),
+    Job(
+        "Billing: reconcile payments and refunds with Telegram's Stars ledger (STARS_RECONCILE_DAYS)",
+        "apps.billing.tasks.reconcile_stars",
+        DAY,
+    ),
     # retention and housekeeping
     Job("Users: archive old activity of busy users (weekly)", "apps.users.tasks.archive_activity", 7 * DAY),
     Job("Analytics: purge raw events after ANALYTICS_RETENTION_DAYS", "apps.analytics.tasks.purge_events", DAY),

@@ -184,6 +184,11 @@ ADDED_JOBS = {
         "apps.billing.tasks.lapse_subscriptions",
         3600,
     ),
+    (
+        "Billing: reconcile payments and refunds with Telegram's Stars ledger (STARS_RECONCILE_DAYS)",
+        "apps.billing.tasks.reconcile_stars",
+        86400,
+    ),
 }
 
 
