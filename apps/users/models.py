@@ -39,6 +39,12 @@ class TelegramUser(models.Model):
 
     is_admin = models.BooleanField(default=False, help_text="May use the bot's admin commands")
     is_active = models.BooleanField(default=True, db_index=True, help_text="False once the user blocks the bot")
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Set on the pseudonym row that keeps an erased user's ledger and payments: not a person",
+    )
     source = models.CharField(
         max_length=64, blank=True, db_index=True, help_text="Deep-link payload of the first /start"
     )
@@ -53,6 +59,7 @@ class TelegramUser(models.Model):
 
     class Meta:
         verbose_name = "Telegram user"
+        permissions = [("erase_telegramuser", "Can erase a Telegram user everywhere")]
 
     def __str__(self) -> str:
         return f"@{self.username}" if self.username else f"{self.full_name or 'user'} ({self.id})"
@@ -60,6 +67,35 @@ class TelegramUser(models.Model):
     @property
     def full_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part)
+
+
+class ErasureReceipt(models.Model):
+    """What one erase did (apps.bot.flows.erase): when, by whom, why, and how many rows of each table were
+    deleted or moved to the pseudonym. It names no one: the pseudonym row it points at is random, and
+    keeps only what aggregates group by."""
+
+    class Via(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        COMMAND = "command", "manage.py erase_user"
+        USER = "user", "The user (/forget)"
+
+    erased_at = models.DateTimeField(default=timezone.now, db_index=True)
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    via = models.CharField(max_length=8, choices=Via.choices)
+    reason = models.TextField()
+    pseudonym_id = models.BigIntegerField(help_text="The TelegramUser row that keeps the ledger and payments")
+    counts = models.JSONField(default=dict, blank=True, help_text="Rows deleted or pseudonymised, per table")
+
+    class Meta:
+        ordering = ["-erased_at"]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(reason=""), name="erasure_receipt_has_reason"),
+        ]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.erased_at:%Y-%m-%d %H:%M} ({self.get_via_display()})"
 
 
 class ActivityRecord(models.Model):
