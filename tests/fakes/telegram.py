@@ -118,6 +118,7 @@ class FakeBotAPI(LoopbackServer):
         with self._changed:
             self.calls: list[Call] = []
             self._failures: dict[int, Failure] = {}
+            self._method_failures: dict[str, Failure] = {}
             self._delays: dict[str, float] = {}
             self._updates: list[dict[str, Any]] = []
             self._rate_limit = 0
@@ -157,15 +158,36 @@ class FakeBotAPI(LoopbackServer):
             else:
                 self._delays.pop(method, None)
 
-    def star_payment(self, user_id: int, charge_id: str, amount: int, *, payload: str = "") -> None:
-        """A user paid the bot `amount` Stars: Telegram's ledger has the incoming transaction."""
+    def star_payment(
+        self, user_id: int, charge_id: str, amount: int, *, payload: str = "", date: int | None = None
+    ) -> None:
+        """A user paid the bot `amount` Stars: Telegram's ledger has the incoming transaction (dated now, or
+        at the Unix time `date`)."""
+        partner = {"type": "user", "transaction_type": "invoice_payment", "user": _user(user_id)}
+        if payload:
+            partner["invoice_payload"] = payload
+        self._ledger_entry({"id": charge_id, "amount": amount, "source": partner}, date)
+
+    def star_refund(self, user_id: int, charge_id: str, amount: int, *, date: int | None = None) -> None:
+        """Telegram refunded the payment `charge_id` by itself (a dispute), or on a request whose answer the bot
+        never heard: its ledger has the outgoing transaction, with the payment's id."""
+        receiver = {"type": "user", "transaction_type": "invoice_payment", "user": _user(user_id)}
+        self._ledger_entry({"id": charge_id, "amount": amount, "receiver": receiver}, date)
+
+    def _ledger_entry(self, entry: dict[str, Any], date: int | None) -> None:
+        """Into the ledger where its date puts it: newest first, as getStarTransactions lists them."""
+        entry["date"] = int(time.time()) if date is None else date
         with self._changed:
-            partner = {"type": "user", "transaction_type": "invoice_payment", "user": _user(user_id)}
-            if payload:
-                partner["invoice_payload"] = payload
-            self.star_transactions.insert(
-                0, {"id": charge_id, "amount": amount, "date": int(time.time()), "source": partner}
+            at = next(
+                (n for n, other in enumerate(self.star_transactions) if other["date"] <= entry["date"]),
+                len(self.star_transactions),
             )
+            self.star_transactions.insert(at, entry)
+
+    def fail_method(self, method: str, status: int, *, times: int | None = None) -> None:
+        """Answer calls to `method` with an error status (`times` calls, or every one), whatever the chat."""
+        with self._changed:
+            self._method_failures[method] = Failure(status=status, times=times, method=method)
 
     def refund_answers(self, *answers: Refund) -> None:
         """How the next refundStarPayment calls are answered, in order (then: refunded at once)."""
@@ -219,10 +241,9 @@ class FakeBotAPI(LoopbackServer):
             if failure is not None and failure.method not in (None, method):
                 failure = None
             if failure is not None:
-                if failure.times is not None:
-                    failure.times -= 1
-                    if failure.times <= 0:
-                        del self._failures[int(chat_id)]
+                return failure.status, self._error(self._spend(self._failures, int(chat_id)))
+            if method in self._method_failures:
+                failure = self._spend(self._method_failures, method)
                 return failure.status, self._error(failure)
             if self._rate_limit and method in _MESSAGE_METHODS:
                 now = time.monotonic()
@@ -297,6 +318,16 @@ class FakeBotAPI(LoopbackServer):
         if refund.delay:
             time.sleep(refund.delay)  # the client has given up meanwhile; Telegram did what it did
         return status, answer
+
+    @staticmethod
+    def _spend(failures: dict[Any, Failure], key: Any) -> Failure:
+        """The failure under `key` answers one call; after its last time it is forgotten."""
+        failure = failures[key]
+        if failure.times is not None:
+            failure.times -= 1
+            if failure.times <= 0:
+                del failures[key]
+        return failure
 
     @staticmethod
     def _error(failure: Failure) -> dict[str, Any]:
