@@ -15,6 +15,9 @@ SUBSCRIPTION_PREFIX = "subscription:"
 NEW_CONFIRM = "session:new:confirm"
 NEW_CANCEL = "session:new:cancel"
 LANGUAGE_PREFIX = "language:"
+# /forget's question: erase everything, or nothing.
+FORGET_ERASE = "forget:erase"
+FORGET_CANCEL = "forget:cancel"
 
 Keyboard = dict[str, list[list[dict[str, str]]]]
 
@@ -43,6 +46,12 @@ def topup() -> Keyboard:
 
 def new_session_confirm() -> Keyboard:
     return buttons([[(static_text.NEW_SESSION_YES, NEW_CONFIRM), (static_text.NEW_SESSION_NO, NEW_CANCEL)]])
+
+
+def forget_confirm() -> Keyboard:
+    return buttons(
+        [[(static_text.FORGET_ERASE_BUTTON, FORGET_ERASE), (static_text.FORGET_CANCEL_BUTTON, FORGET_CANCEL)]]
+    )
 
 
 def languages() -> Keyboard:

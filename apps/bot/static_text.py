@@ -217,3 +217,21 @@ COMMAND_DESCRIPTIONS = {
 
 # /mydata: the caption of the JSON file of everything stored about the user.
 EXPORT_CAPTION = _("Here is everything I keep about you: your profile, conversations, balance, payments and events.")
+
+# /forget: what erasing removes and keeps, asked before anything is erased; a live subscription renews whatever
+# the bot forgets; the answers to the two buttons.
+FORGET_ASK = _(
+    "Erase everything I know about you?\n\n"
+    "Erased: your name and profile, our conversations, what you did here and what I concluded about you.\n"
+    "Kept: your payments and the record of your balance, as accounting requires, under an anonymous number "
+    "that leads back to no one.\n"
+    "Your balance ({balance}) is lost with the rest. This cannot be undone."
+)
+FORGET_SUBSCRIPTION = _(
+    "Your subscription “{title}” renews on {until}: cancel it first in /subscription, or Telegram will keep "
+    "charging you for it."
+)
+FORGET_ERASE_BUTTON = pgettext_lazy("button", "Erase everything")
+FORGET_CANCEL_BUTTON = pgettext_lazy("button", "Cancel")
+FORGET_DONE = _("Done: everything about you is erased. If you write again, you start as a new user.")
+FORGET_KEPT = _("Nothing was erased.")
