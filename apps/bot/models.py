@@ -112,3 +112,30 @@ class BotText(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.language})"
+
+
+class JobRun(models.Model):
+    """One run of a scheduled job (config/schedule.py), written by the process that ran it (a worker, an
+    eager call, `run_job`): beat's own last_run_at only says when a job was sent, not whether it worked.
+    A row is written when the run starts and completed when it ends; one left unfinished is a run that is
+    still going or a worker that died under it. Only the last few runs of each job are kept."""
+
+    task = models.CharField(max_length=200)  # the Celery task's registered name, as in PeriodicTask.task
+    # Celery's id of this run: its end is recorded from any process (a hard time limit is seen by the parent).
+    task_id = models.CharField(max_length=64)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True)  # None while running
+    summary = models.CharField(max_length=200, blank=True)  # what the run did, as staff read it
+    error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name = "job run"
+        ordering = ["-started_at", "-pk"]
+        indexes = [
+            models.Index(fields=["task", "started_at"], name="jobrun_task_started"),
+            models.Index(fields=["task_id"], name="jobrun_task_id"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} at {self.started_at:%Y-%m-%d %H:%M:%S}"
