@@ -153,6 +153,7 @@ CELERY_TASK_QUEUES = [Queue(name) for name in dict.fromkeys([CELERY_TASK_DEFAULT
 CELERY_TASK_ROUTES = {
     "apps.billing.tasks.settle_pending_refunds": {"queue": PAYMENTS_QUEUE or CELERY_TASK_DEFAULT_QUEUE},
     "apps.billing.tasks.lapse_subscriptions": {"queue": PAYMENTS_QUEUE or CELERY_TASK_DEFAULT_QUEUE},
+    "apps.billing.tasks.reconcile_stars": {"queue": PAYMENTS_QUEUE or CELERY_TASK_DEFAULT_QUEUE},
 }
 
 # --- I18N, static ---------------------------------------------------------------------------
@@ -277,6 +278,9 @@ BILLING_REFUND_GRACE = timedelta(seconds=env.int("BILLING_REFUND_GRACE_SECONDS",
 # with REFUND_ABUSE_BLOCKS_PURCHASES a flagged user cannot buy again.
 REFUND_ABUSE_SHARE = Decimal(env.str("REFUND_ABUSE_SHARE", default="0.5"))
 REFUND_ABUSE_BLOCKS_PURCHASES = env.bool("REFUND_ABUSE_BLOCKS_PURCHASES", default=False)
+# The daily reconciliation compares Telegram's Stars ledger (getStarTransactions) with our payments this many
+# days back.
+STARS_RECONCILE_DAYS = env.int("STARS_RECONCILE_DAYS", default=30)
 # Removed: a second worth of a credit made a 1.5x markup read as a loss. Still set: refuse to start.
 if "BILLING_USD_PER_CREDIT" in os.environ:
     raise ImproperlyConfigured(
