@@ -2,6 +2,7 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,7 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from apps.core.privacy import mentions
 from apps.core.publisher import BatchPublisher, enqueue
 from apps.llm.metering import record_usage  # noqa: F401  seed 000's public name
 
@@ -139,3 +141,34 @@ _event_publisher = BatchPublisher(_publish_events, max_batch=1000, linger=1.0)
 def events_flush(timeout: float = 5.0) -> bool:
     """Wait until every event this process tracked has left it (shutdown, tests)."""
     return _event_publisher.flush(timeout)
+
+
+def events_pseudonymise(*, user_id: int, pseudonym_id: int, names: Iterable[str], batch: int = 1000) -> int:
+    """The user's events move to the pseudonym, so every count, funnel and rollup stays as it was: their
+    daily session ids are made again from the pseudonym (the old ones are keyed by the Telegram id), and
+    properties that name them go, as do the pseudonyms of sensitive properties (the same value always gives
+    the same one: they would link back). Returns how many events moved."""
+    names = list(names)
+    events = AnalyticsEvent.objects.filter(user_id=user_id).only("occurred_at", "properties").order_by("pk")
+    moved = 0
+    while chunk := list(events[:batch]):
+        for event in chunk:
+            event.user_id = pseudonym_id
+            event.session_id = daily_session_id(pseudonym_id, event.occurred_at)
+            event.properties = _unnamed(event.properties, names)
+        AnalyticsEvent.objects.bulk_update(chunk, ["user", "session_id", "properties"])
+        moved += len(chunk)
+    return moved
+
+
+def _unnamed(properties: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    sensitive = SENSITIVE_PROPERTIES | set(settings.ANALYTICS_SENSITIVE_PROPERTIES)
+    kept = {}
+    for key, value in properties.items():
+        if key in sensitive:
+            continue
+        if isinstance(value, dict):
+            kept[key] = _unnamed(value, names)
+        elif not mentions(json.dumps(value, ensure_ascii=False), names):
+            kept[key] = value
+    return kept

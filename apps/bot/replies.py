@@ -1,6 +1,6 @@
 """Replies produced once per update (apps.bot.models.Reply): found, stored, marked sent, purged."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -63,3 +63,13 @@ def replies_purge(*, older_than: timedelta) -> int:
     deleted, _ = Reply.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     transcripts, _ = VoiceTranscript.objects.filter(created_at__lt=timezone.now() - older_than).delete()
     return deleted + transcripts
+
+
+def replies_forget(*, chat_id: int, update_ids: Iterable[int]) -> dict[str, int]:
+    """What the bot answered in the user's chat, and the transcripts of their voice notes (found by the
+    replies' updates and by `update_ids`, their other updates). Rows deleted per table."""
+    replies = Reply.objects.filter(chat_id=chat_id)
+    update_ids = {*update_ids, *replies.values_list("pk", flat=True)}
+    deleted, _ = replies.delete()
+    transcripts, _ = VoiceTranscript.objects.filter(pk__in=update_ids).delete()
+    return {Reply._meta.label: deleted, VoiceTranscript._meta.label: transcripts}

@@ -1,5 +1,7 @@
 """What staff do with a broadcast, and the periodic dispatcher. The sending itself is in delivery.py."""
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -7,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.core.gateway import telegram_gateway
+from apps.core.privacy import redacted
 from apps.users.models import TelegramUser
 
 from .models import Broadcast, BroadcastAction, BroadcastDelivery, BroadcastStatus, DeliveryStatus
@@ -164,3 +167,22 @@ def broadcasts_dispatch() -> dict[str, int]:
         _enqueue_run(broadcast_id)
         resumed += 1
     return {"started": started, "resumed": resumed}
+
+
+def deliveries_pseudonymise(*, user_id: int, pseudonym_id: int, names: Iterable[str]) -> dict[str, int]:
+    """The user's deliveries move to the pseudonym, so every broadcast's counts stay; one not sent yet never
+    will be (failed: the recipient was erased). Notes of test messages sent to them (a staff member's own
+    account) lose their names. Rows per table."""
+    deliveries = BroadcastDelivery.objects.filter(user_id=user_id)
+    deliveries.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]).update(
+        status=DeliveryStatus.FAILED, error="not sent: the recipient was erased", next_attempt_at=None, claimed_at=None
+    )
+    names = list(names)
+    notes = 0
+    for action in BroadcastAction.objects.filter(action="tested").exclude(note="").only("note"):
+        if (note := redacted(action.note, names)) != action.note:
+            notes += BroadcastAction.objects.filter(pk=action.pk).update(note=note)
+    return {
+        BroadcastDelivery._meta.label: deliveries.update(user_id=pseudonym_id),
+        BroadcastAction._meta.label: notes,
+    }

@@ -1,5 +1,8 @@
 """What the project keeps of what people wrote: decided, and truncated, here and only here."""
 
+import re
+from collections.abc import Iterable
+
 from django.conf import settings
 
 PROMPT_LIMIT = 1000
@@ -15,3 +18,17 @@ def stored_prompt(text: str | None) -> str:
 
 def stored_error(text: str | None) -> str:
     return (text or "")[:ERROR_LIMIT]
+
+
+def mentions(text: str, names: Iterable[str]) -> bool:
+    """Whether `text` holds one of `names` (what identifies a person: their id, username, names), in any case."""
+    folded = text.casefold()
+    return any(name.casefold() in folded for name in names)
+
+
+def redacted(text: str, names: Iterable[str], *, mark: str = "[erased]") -> str:
+    """`text` with each of `names` replaced by `mark`, in any case: a note by staff about someone keeps its
+    sense once that person is erased, not them."""
+    for name in names:
+        text = re.sub(re.escape(name), mark, text, flags=re.IGNORECASE)
+    return text

@@ -111,3 +111,9 @@ def analysis_due(question_count: int) -> bool:
     """Every JOURNEY_ANALYSIS_EVERY user messages of a session, the stage is read again."""
     every = settings.JOURNEY_ANALYSIS_EVERY
     return every > 0 and question_count > 0 and question_count % every == 0
+
+
+def journey_erase(user_id: int) -> int:
+    """The stages the LLM read in the user's conversations go. Returns how many rows."""
+    deleted, _ = JourneyProgress.objects.filter(user_id=user_id).delete()
+    return deleted

@@ -9,7 +9,7 @@ from django.utils import timezone
 from . import client
 from .client import Completion, LLMError, OnText, Transcript
 from .metering import PRICED, record_usage
-from .models import BotPersona, RequestStatus, RequestType
+from .models import BotPersona, DailyUsage, LLMRequest, RequestStatus, RequestType, UserUsageSummary
 from .pricing import price_for  # noqa: F401  the public name, kept here for its callers
 
 logger = logging.getLogger(__name__)
@@ -147,3 +147,16 @@ def llm_transcribe(
 
 def active_persona() -> BotPersona:
     return BotPersona.objects.filter(is_active=True).first() or _FALLBACK_PERSONA
+
+
+def llm_usage_pseudonymise(*, user_id: int, pseudonym_id: int) -> dict[str, int]:
+    """The user's LLM requests and usage rollups move to the pseudonym: tokens, costs and latencies stay
+    (margins and daily totals do not move), the texts go (prompt and answer, kept with STORE_PROMPTS, and
+    the error). Rows moved per table."""
+    return {
+        LLMRequest._meta.label: LLMRequest.objects.filter(user_id=user_id).update(
+            user_id=pseudonym_id, prompt_text="", response_text="", error_message=""
+        ),
+        DailyUsage._meta.label: DailyUsage.objects.filter(user_id=user_id).update(user_id=pseudonym_id),
+        UserUsageSummary._meta.label: UserUsageSummary.objects.filter(user_id=user_id).update(user_id=pseudonym_id),
+    }

@@ -127,3 +127,10 @@ def _turns_drop_before(session_id: int, cutoff: datetime) -> int:
 def _said_before(turn: dict, cutoff: datetime) -> bool:
     said = parse_datetime(turn["at"]) if isinstance(turn.get("at"), str) else None
     return said is not None and said < cutoff
+
+
+def sessions_erase(user_id: int) -> int:
+    """The user's sessions go, with every turn they wrote and all that was read from them (patterns,
+    profile, trauma). Returns how many."""
+    deleted, _ = UserSession.objects.filter(user_id=user_id).delete()
+    return deleted

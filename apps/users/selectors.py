@@ -43,12 +43,15 @@ def _has_written() -> Exists:
 
 
 def users_due_for_rotation(now=None) -> QuerySet[TelegramUser]:
-    """Seen in the last 30 days, with something written and no profile or one older than 7 days."""
+    """Seen in the last 30 days, with something written and no profile or one older than 7 days; never an
+    erased user's pseudonym (its activity stays, it is nobody to write a profile of)."""
     now = now or timezone.now()
     stale = Q(markers__profile_updated_at__isnull=True) | Q(
         markers__profile_updated_at__lt=(now - PROFILE_MAX_AGE).isoformat()
     )
-    recent = TelegramUser.objects.filter(stale, last_seen_date__gte=now - ACTIVE_WINDOW, is_active=True)
+    recent = TelegramUser.objects.filter(
+        stale, last_seen_date__gte=now - ACTIVE_WINDOW, is_active=True, erased_at__isnull=True
+    )
     return recent.filter(_has_written()).order_by("id")
 
 

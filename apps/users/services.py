@@ -1,10 +1,11 @@
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from .models import TelegramUser, UserActivityLog
+from .models import TelegramUser, UserActivityLog, UserActivityLogArchive
 
 # Refreshed from Telegram on every contact; everything else on the row belongs to the product.
 _CONTACT_FIELDS = ["username", "first_name", "last_name", "language_code", "is_premium", "last_seen_date"]
@@ -107,3 +108,46 @@ def purchased_streams(user: TelegramUser) -> list[str]:
 def user_visited_platform(user_id: int) -> bool:
     """The user followed a tracked link to the platform. True the first time only."""
     return bool(TelegramUser.objects.filter(pk=user_id, has_visited_platform=False).update(has_visited_platform=True))
+
+
+# --- Erasing a user (apps.bot.flows.erase composes every app's part) ----------------------------
+# Shorter names are not looked for in text: "Al" is in half of every note.
+_SHORTEST_NAME = 3
+
+
+def user_names(user: TelegramUser) -> list[str]:
+    """What identifies the user in text: their Telegram id, username and names."""
+    names = [str(user.pk), user.username, user.first_name, user.last_name]
+    return [name for name in names if len(name) >= _SHORTEST_NAME]
+
+
+def user_pseudonym_create(user: TelegramUser) -> TelegramUser:
+    """The row an erased user's ledger and payments move to. Its id is random and negative (Telegram's user
+    ids are positive), so nothing links it back to them; it is marked erased, is never active, and keeps
+    only what aggregates group by: when they registered, where from, in which language."""
+    return TelegramUser.objects.create(
+        id=-1 - secrets.randbelow(2**62),
+        language_code=user.language_code,
+        bot_language=user.bot_language,
+        registration_date=user.registration_date,
+        last_seen_date=user.registration_date,
+        source=user.source,
+        is_active=False,
+        erased_at=timezone.now(),
+    )
+
+
+def activity_pseudonymise(*, user_id: int, pseudonym_id: int) -> dict[str, int]:
+    """The user's activity log and its archive move to the pseudonym without their chat and details: what
+    was done, and when, still counts."""
+    return {
+        model._meta.label: model.objects.filter(user_id=user_id).update(user_id=pseudonym_id, chat_id=None, details={})
+        for model in (UserActivityLog, UserActivityLogArchive)
+    }
+
+
+def user_delete(user_id: int) -> dict[str, int]:
+    """The user's own row, last, once everything that stays has moved: rows deleted per table (whatever
+    still pointed at it goes with it)."""
+    _, deleted = TelegramUser.objects.filter(pk=user_id).delete()
+    return deleted

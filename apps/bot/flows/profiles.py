@@ -4,6 +4,7 @@ import hashlib
 import json
 import logging
 import time
+from datetime import date, timedelta
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -35,13 +36,23 @@ def _material(user: TelegramUser) -> str:
     return "\n".join(lines)
 
 
+def _answer_key(user_id: int) -> str:
+    return f"profile-answer:{user_id}"
+
+
+def _refresh_key(user_id: int, day: date) -> str:
+    return f"profile-refresh:{user_id}:{day}"
+
+
 def profile_refresh(user_id: int) -> bool:
-    """Rebuild one user's profile. The LLM's answer is cached by the hash of the prompt, so the same
-    material is not paid for twice. Raises LLMError or ValueError when it cannot."""
+    """Rebuild one user's profile. The LLM's answer is cached under the user, with the hash of the prompt it
+    answered, so the same material is not paid for twice (and an erase finds what it says about them).
+    Raises LLMError or ValueError when it cannot."""
     user = TelegramUser.objects.get(pk=user_id)
     material = _material(user)
-    key = "profile-answer:" + hashlib.sha256(f"{PROFILE_PROMPT}\n{material}".encode()).hexdigest()
-    answer = cache.get(key)
+    digest = hashlib.sha256(f"{PROFILE_PROMPT}\n{material}".encode()).hexdigest()
+    cached = cache.get(_answer_key(user_id))
+    answer = cached["answer"] if cached and cached["prompt"] == digest else None
     if answer is None:
         completion = llm_complete(
             [{"role": "system", "content": PROFILE_PROMPT}, {"role": "user", "content": material or "(no activity)"}],
@@ -53,7 +64,7 @@ def profile_refresh(user_id: int) -> bool:
             json_response=True,
         )
         answer = completion.text
-        cache.set(key, answer, ANSWER_CACHE_TTL)
+        cache.set(_answer_key(user_id), {"prompt": digest, "answer": answer}, ANSWER_CACHE_TTL)
     parsed = json.loads(answer)
     summary, streams = parsed["summary"], parsed.get("streams", [])
     if not isinstance(summary, str) or not isinstance(streams, list):
@@ -88,9 +99,18 @@ def profile_refresh_if_stale(user: TelegramUser) -> bool:
     in the background, once per user a day."""
     if not profile_due(user):
         return False
-    if not cache.add(f"profile-refresh:{user.pk}:{timezone.localdate()}", 1, 24 * 3600):
+    if not cache.add(_refresh_key(user.pk, timezone.localdate()), 1, 24 * 3600):
         return False
     from apps.bot.tasks import refresh_profile
 
     refresh_profile.delay(user.pk)
     return True
+
+
+def profile_caches_forget(user_id: int) -> None:
+    """What the cache holds about the user: the LLM's profile answer, and the marks of today's and
+    yesterday's refresh (a mark lives a day)."""
+    today = timezone.localdate()
+    cache.delete_many(
+        [_answer_key(user_id), _refresh_key(user_id, today), _refresh_key(user_id, today - timedelta(days=1))]
+    )
