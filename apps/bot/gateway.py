@@ -53,6 +53,7 @@ def star_transactions(*, offset: int = 0, limit: int = 100) -> list[StarTransact
             date=transaction.date,
             outgoing=transaction.receiver is not None,
             user_id=_partner_user(transaction.receiver or transaction.source),
+            invoice_payload=_invoice_payload(transaction.source),
         )
         for transaction in page.transactions
     ]
@@ -60,6 +61,10 @@ def star_transactions(*, offset: int = 0, limit: int = 100) -> list[StarTransact
 
 def _partner_user(partner: TransactionPartner | None) -> int | None:
     return partner.user.id if isinstance(partner, TransactionPartnerUser) else None
+
+
+def _invoice_payload(partner: TransactionPartner | None) -> str:
+    return (partner.invoice_payload or "") if isinstance(partner, TransactionPartnerUser) else ""
 
 
 def warm_up() -> None:

@@ -24,3 +24,4 @@ class StarTransaction:
     date: datetime
     outgoing: bool  # to a user (a refund), not from one (a payment)
     user_id: int | None  # the user it came from or went to, if a user
+    invoice_payload: str = ""  # a payment from a user for an invoice: the invoice's payload
