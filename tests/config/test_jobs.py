@@ -1,13 +1,11 @@
-"""The periodic jobs: what each leaves behind, their schedules, and one run at a time."""
+"""The periodic jobs: what each leaves behind, and one run at a time (their schedule: test_schedule.py)."""
 
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from io import StringIO
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import IntervalSchedule, PeriodicTask, PeriodicTasks
 
 from apps.analytics.jobs import database_size_snapshot, events_purge, events_rollup
 from apps.analytics.models import AnalyticsEvent, EventDailyCount
@@ -16,8 +14,6 @@ from apps.sessions.models import UserSession
 from apps.sessions.services import session_histories_purge
 from apps.users.jobs import activity_archive
 from apps.users.models import TelegramUser, UserActivityLog, UserActivityLogArchive
-from config.celery import app
-from config.schedule import SCHEDULE, Job, sync_schedule
 from tests.helpers import run_concurrently, wait_until
 
 pytestmark = pytest.mark.django_db
@@ -130,203 +126,6 @@ def test_a_running_session_loses_only_its_turns_older_than_the_window(settings):
 def test_the_database_size_is_snapshotted():
     snapshot = database_size_snapshot()
     assert snapshot.total_bytes >= 0 and "users_telegramuser" in snapshot.tables
-
-
-def test_every_job_is_scheduled_after_migrate_and_names_a_real_task():
-    app.loader.import_default_modules()  # what a worker does at start: every app's tasks module
-    scheduled = dict(PeriodicTask.objects.values_list("task", "interval__every"))
-    expected = {
-        "apps.bot.tasks.sweep_inbox": 60,
-        "apps.bot.tasks.purge_processed_updates": 86400,
-        "apps.billing.tasks.purge_logs": 86400,
-        "apps.billing.tasks.release_stale_reserves": 300,
-        "apps.billing.tasks.settle_pending_refunds": 300,
-        "apps.billing.tasks.lapse_subscriptions": 3600,
-        "apps.users.tasks.archive_activity": 7 * 86400,
-        "apps.analytics.tasks.purge_events": 86400,
-        "apps.sessions.tasks.purge_session_histories": 86400,
-        "apps.analytics.tasks.snapshot_database_size": 86400,
-        "apps.users.tasks.rotate_profiles": 86400,
-        "apps.broadcast.tasks.dispatch_broadcasts": 30,
-    }
-    for task, every in expected.items():
-        assert scheduled.get(task) == every, task
-        assert task in app.tasks, f"{task} is not a registered task"
-
-
-# What the five data migrations (analytics 0005, billing 0002, bot 0002, broadcast 0002, users 0003) created
-# before the schedule moved to config/schedule.py: the same names, registered task names and intervals.
-MIGRATED_JOBS = {
-    ("Inbox: enqueue unprocessed updates", "apps.bot.tasks.sweep_inbox", 60),
-    ("Inbox: forget processed updates after 7 days", "apps.bot.tasks.purge_processed_updates", 86400),
-    ("Billing: purge generation and debug logs after LOG_RETENTION_DAYS", "apps.billing.tasks.purge_logs", 86400),
-    ("Billing: release holds of answers that never settled", "apps.billing.tasks.release_stale_reserves", 300),
-    ("Users: archive old activity of busy users (weekly)", "apps.users.tasks.archive_activity", 7 * 86400),
-    ("Analytics: purge raw events after ANALYTICS_RETENTION_DAYS", "apps.analytics.tasks.purge_events", 86400),
-    (
-        "Sessions: forget completed conversations' turns after the retention window",
-        "apps.sessions.tasks.purge_session_histories",
-        86400,
-    ),
-    ("Database: daily size snapshot", "apps.analytics.tasks.snapshot_database_size", 86400),
-    ("Users: rotate psychological profiles (daily)", "apps.users.tasks.rotate_profiles", 86400),
-    ("Broadcasts: start scheduled, resume stalled (every 30 s)", "apps.broadcast.tasks.dispatch_broadcasts", 30),
-}
-# Jobs added to the module since.
-ADDED_JOBS = {
-    (
-        "Billing: settle refunds Telegram did not confirm (getStarTransactions)",
-        "apps.billing.tasks.settle_pending_refunds",
-        300,
-    ),
-    (
-        "Billing: lapse subscriptions not renewed (unused credits expire with SUBSCRIPTION_CREDITS_EXPIRE)",
-        "apps.billing.tasks.lapse_subscriptions",
-        3600,
-    ),
-    (
-        "Billing: reconcile payments and refunds with Telegram's Stars ledger (STARS_RECONCILE_DAYS)",
-        "apps.billing.tasks.reconcile_stars",
-        86400,
-    ),
-}
-
-
-def _beat_tables() -> tuple[list[dict], list[dict], list[dict]]:
-    """Every row of the three tables the sync may write, every column."""
-    return (
-        list(PeriodicTask.objects.order_by("pk").values()),
-        list(IntervalSchedule.objects.order_by("pk").values()),
-        list(PeriodicTasks.objects.order_by("pk").values()),
-    )
-
-
-def test_the_schedule_module_lists_every_job_the_migrations_created_and_migrate_syncs_it():
-    assert {(job.name, job.task, job.every) for job in SCHEDULE} == MIGRATED_JOBS | ADDED_JOBS
-    assert len({job.name for job in SCHEDULE}) == len(SCHEDULE), "a job's name is its key: no two alike"
-    rows = {
-        row.name: (row.task, row.interval.every, row.interval.period, row.enabled) for row in PeriodicTask.objects.all()
-    }
-    for name, task, every in MIGRATED_JOBS:
-        assert rows.get(name) == (task, every, "seconds", True), name
-
-
-def test_the_sync_is_idempotent():
-    PeriodicTask.objects.filter(name__in=[job.name for job in SCHEDULE]).delete()
-    IntervalSchedule.objects.all().delete()
-    first = sync_schedule()
-    assert sorted(first.created) == sorted(job.name for job in SCHEDULE) and not first.moved
-    after_first = _beat_tables()
-    assert len(after_first[1]) == len({job.every for job in SCHEDULE}), "one interval per distinct period"
-
-    second = sync_schedule()
-    assert not second.changed
-    assert _beat_tables() == after_first, "the second run changed nothing, not even beat's change marker"
-    assert PeriodicTask.objects.count() == len(SCHEDULE)
-
-
-def test_a_synced_database_is_left_as_it_is():
-    """migrate already synced the test database: another sync finds nothing to do."""
-    before = _beat_tables()
-    assert not sync_schedule().changed
-    assert _beat_tables() == before
-
-
-def test_staff_edits_survive_a_sync():
-    job = PeriodicTask.objects.get(name="Inbox: enqueue unprocessed updates")
-    job.interval = IntervalSchedule.objects.create(every=5, period=IntervalSchedule.MINUTES)
-    job.enabled = False
-    job.kwargs = '{"limit": 10}'
-    job.description = "slowed down during the migration of the inbox"
-    job.save()  # as the admin saves it
-
-    assert not sync_schedule().changed
-    job.refresh_from_db()
-    assert (job.interval.every, job.interval.period) == (5, IntervalSchedule.MINUTES)
-    assert (job.enabled, job.kwargs, job.description) == (
-        False,
-        '{"limit": 10}',
-        "slowed down during the migration of the inbox",
-    )
-    assert job.task == "apps.bot.tasks.sweep_inbox"
-
-
-def test_a_deleted_job_is_created_again_with_its_default_schedule():
-    name = "Broadcasts: start scheduled, resume stalled (every 30 s)"
-    PeriodicTask.objects.filter(name=name).delete()
-    IntervalSchedule.objects.filter(every=30, period="seconds").delete()
-    assert not PeriodicTask.objects.filter(task="apps.broadcast.tasks.dispatch_broadcasts").exists()
-
-    assert sync_schedule().created == [name]
-    job = PeriodicTask.objects.get(name=name)
-    assert (job.task, job.interval.every, job.interval.period, job.enabled) == (
-        "apps.broadcast.tasks.dispatch_broadcasts",
-        30,
-        "seconds",
-        True,
-    )
-
-
-def test_a_job_whose_task_moved_gets_the_modules_task_path_and_keeps_staffs_schedule():
-    name = "Users: rotate psychological profiles (daily)"
-    job = PeriodicTask.objects.get(name=name)
-    job.task = "apps.users.tasks.rotate_profiles_v0"  # the name an older release registered it under
-    job.interval = IntervalSchedule.objects.create(every=12, period=IntervalSchedule.HOURS)
-    job.save()
-    noticed_by_beat = PeriodicTasks.last_change()
-
-    result = sync_schedule()
-    assert (result.created, result.moved) == ([], [name])
-    job.refresh_from_db()
-    assert job.task == "apps.users.tasks.rotate_profiles"
-    assert (job.interval.every, job.interval.period) == (12, IntervalSchedule.HOURS), "staff's schedule stays"
-    assert PeriodicTasks.last_change() > noticed_by_beat, "a running beat is told to reload"
-    assert not sync_schedule().changed
-
-
-def test_a_new_job_in_the_module_is_created_with_its_options():
-    new = Job("Test: a job added later", "apps.analytics.tasks.purge_events", 600, {"queue": "slow", "priority": 3})
-    assert sync_schedule([*SCHEDULE, new]).created == [new.name]
-    job = PeriodicTask.objects.get(name=new.name)
-    assert (job.task, job.interval.every, job.queue, job.priority) == (new.task, 600, "slow", 3)
-
-
-def test_the_sync_listens_to_beats_post_migrate_once(monkeypatch):
-    """migrate (and flush) send post_migrate once per app, migrate with the migrated state's models: the
-    sync answers django_celery_beat's signal only, once even if the AppConfig's ready() runs again.
-    (That migrate itself sends it is what test_every_job_is_scheduled_after_migrate... shows: the data
-    migrations no longer create the jobs.)"""
-    from django.apps import apps as django_apps
-    from django.db import connection
-    from django.db.migrations.loader import MigrationLoader
-    from django.db.models.signals import post_migrate
-
-    import config.schedule
-
-    calls = []
-    real_sync = config.schedule.sync_schedule
-    monkeypatch.setattr(config.schedule, "sync_schedule", lambda **kw: calls.append(kw) or real_sync(**kw))
-    django_apps.get_app_config("admin").ready()  # connecting again must not add a second receiver
-    migrated = MigrationLoader(connection).project_state().apps
-    PeriodicTask.objects.filter(name="Inbox: enqueue unprocessed updates").delete()
-
-    out = StringIO()
-    for label in ("users", "django_celery_beat", "admin"):
-        app_config = django_apps.get_app_config(label)
-        post_migrate.send(
-            sender=app_config,
-            app_config=app_config,
-            verbosity=1,
-            interactive=False,
-            using="default",
-            apps=migrated,
-            stdout=out,
-            plan=[],
-        )
-    assert len(calls) == 1 and calls[0]["apps"] is migrated
-    assert PeriodicTask.objects.filter(name="Inbox: enqueue unprocessed updates").count() == 1
-    assert out.getvalue().count("Beat schedule (config/schedule.py): 1 job(s) created, 0 task path(s) updated.") == 1
-    assert PeriodicTask.objects.count() == len(SCHEDULE)
 
 
 def test_a_job_started_twice_at_once_does_its_work_once():
