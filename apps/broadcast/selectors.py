@@ -1,5 +1,6 @@
 """Who a broadcast reaches, and how far it has got."""
 
+from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -24,12 +25,13 @@ CRITERIA = {
 
 
 def get_users_by_criteria(criteria: dict[str, Any]) -> QuerySet[TelegramUser]:
-    """Users who have not blocked the bot and match every criterion given (seed 004's name). Serves the
-    admin's preview and the send alike. Unknown criteria are an error, not silently everyone."""
+    """Users who have not blocked the bot and match every criterion given (seed 004's name), never an erased
+    user's pseudonym. Serves the admin's preview and the send alike. Unknown criteria are an error, not
+    silently everyone."""
     unknown = set(criteria) - CRITERIA
     if unknown:
         raise ValueError(f"unknown criteria: {', '.join(sorted(unknown))}")
-    users = TelegramUser.objects.filter(is_active=True)
+    users = TelegramUser.objects.filter(is_active=True, erased_at__isnull=True)
     if criteria.get("gender"):
         users = users.filter(gender=criteria["gender"])
     # Seed 004 names one stage (`journey_stage`); Botdesk's segments take several (`journey_stages`).
@@ -77,6 +79,51 @@ def _with_streams(users: QuerySet[TelegramUser], streams: list[str], *, every: b
     for test in tests[1:]:
         combined = combined & test if every else combined | test
     return users.filter(combined)
+
+
+def stream_tags_in_use() -> list[tuple[str, int]]:
+    """The stream tags of the users a broadcast can reach, with how many have each, the most common first:
+    what the segment offers to choose from."""
+    return _json_members_in_use("streams", "array")
+
+
+def marker_keys_in_use() -> list[tuple[str, int]]:
+    """The marker keys those users have, the most common first: suggestions for the segment's markers."""
+    return _json_members_in_use("markers", "object")
+
+
+def languages_in_use() -> list[tuple[str, int]]:
+    """The languages of those users by their primary subtag (en-US counts as en, as the segment matches it),
+    with how many speak each, the most common first."""
+    counts: Counter[str] = Counter()
+    codes = TelegramUser.objects.filter(is_active=True).exclude(language_code="").values_list("language_code")
+    for code, users in codes.annotate(users=Count("id")).order_by():
+        counts[code.lower().split("-")[0]] += users
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _json_members_in_use(column: str, kind: str) -> list[tuple[str, int]]:
+    """The items (kind "array") or keys (kind "object") of a JSON column of the active users, counted in
+    one pass of the database: PostgreSQL unnests jsonb, SQLite asks json_each. A row whose value is not of
+    that kind adds nothing."""
+    quote = connection.ops.quote_name
+    table, column = quote(TelegramUser._meta.db_table), quote(column)
+    if connection.vendor == "postgresql":
+        unnest, empty = ("jsonb_array_elements_text", "[]") if kind == "array" else ("jsonb_object_keys", "{}")
+        sql = (
+            f"SELECT member, COUNT(*) FROM {table} CROSS JOIN LATERAL {unnest}("  # noqa: S608
+            f"CASE WHEN jsonb_typeof({table}.{column}) = %s THEN {table}.{column} ELSE '{empty}'::jsonb END"
+            f") AS member WHERE {table}.is_active GROUP BY member ORDER BY 2 DESC, 1"
+        )
+    else:
+        member, only = ("json_each.value", "AND json_each.type = 'text'") if kind == "array" else ("json_each.key", "")
+        sql = (
+            f"SELECT {member}, COUNT(*) FROM {table}, json_each({table}.{column})"  # noqa: S608
+            f" WHERE {table}.is_active AND json_type({table}.{column}) = %s {only} GROUP BY 1 ORDER BY 2 DESC, 1"
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [kind])
+        return [(str(member), users) for member, users in cursor.fetchall()]
 
 
 def _day_start(day: date | str) -> datetime:

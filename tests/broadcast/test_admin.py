@@ -27,7 +27,6 @@ def _add(admin_client, **fields):
         "photo": "",
         "buttons": "[]",
         "gender": "",
-        "streams": "",
         "streams_match": "any",
         "markers": "{}",
         "language": "",
@@ -39,16 +38,40 @@ def _add(admin_client, **fields):
     return admin_client.post(reverse("admin:broadcast_broadcast_add"), form)
 
 
-def test_a_draft_shows_how_many_users_it_reaches(admin_client, users):
-    response = _add(admin_client, gender="female", streams="career, ")
+def test_a_draft_keeps_its_segment_and_the_page_counts_it_live(admin_client, users):
+    response = _add(admin_client, gender="female", streams=["career"])
     assert response.status_code == 302, response.content.decode()[:2000]
     broadcast = Broadcast.objects.get()
     assert (broadcast.streams, broadcast.created_by.username) == (["career"], "admin")
     page = admin_client.get(reverse("admin:broadcast_broadcast_change", args=[broadcast.pk])).content.decode()
-    assert "reaches 2 users now" in page  # female (odd ids) with the career stream: 1 and 3
-    assert "Send a test to me" in page and "Start now" in page
+    assert 'class="module aligned broadcast-segment"' in page and "broadcast/form.js" in page
+    assert f'data-segment-url="{reverse("admin:broadcast_broadcast_segment")}"' in page
+    assert "taken at the start" not in page, "a draft's audience is counted live, beside the Segment heading"
+    assert '<input type="checkbox" name="streams" value="career" id="id_streams_0" checked>' in page
+    assert "career (3)" in page, "the tags users have, with how many have each"
+    assert "Send a test to me" in page and "Start now" in page and 'class="button danger"' in page
     assert "the tags b, i, u, s" in page, "help texts are HTML in the admin: no tags in them"
     assert list(BroadcastAction.objects.values_list("action", "staff__username")) == [("created", "admin")]
+
+
+def test_markers_and_buttons_are_stored_as_the_rows_write_them(admin_client, users):
+    page = admin_client.get(reverse("admin:broadcast_broadcast_add")).content.decode()
+    assert 'data-rows="list"' in page and 'data-rows="object"' in page
+    buttons = '[{"text": "Open", "url": "https://example.com/spring"}]'
+    response = _add(admin_client, buttons=buttons, markers='{"tier": "gold", "level": 3}')
+    assert response.status_code == 302, response.content.decode()[:2000]
+    broadcast = Broadcast.objects.get()
+    assert broadcast.buttons == [{"text": "Open", "url": "https://example.com/spring"}]
+    assert broadcast.markers == {"tier": "gold", "level": 3}
+
+
+@pytest.mark.parametrize(
+    ("markers", "problem"),
+    [('{"": "x"}', "every marker needs a name"), ('{"tier": ["gold"]}', "a text or a whole number")],
+)
+def test_a_marker_is_a_named_text_or_whole_number(admin_client, users, markers, problem):
+    page = _add(admin_client, markers=markers).content.decode()
+    assert problem in page and not Broadcast.objects.exists()
 
 
 def test_yes_no_criteria_read_any_yes_no_and_reach_the_segment(admin_client, users):
@@ -82,6 +105,7 @@ def test_start_from_the_admin_sends_and_the_progress_is_live(admin_client, users
     )  # fmt: skip
     page = admin_client.get(reverse("admin:broadcast_broadcast_change", args=[broadcast.pk])).content.decode()
     assert "Done: 4 recipients — 4 sent" in page and "Start now" not in page
+    assert "taken at the start: 4 users" in page and 'id="broadcast-actions"' not in page, "nothing left to do"
     assert 'name="text"' not in page, "a started broadcast can no longer be edited"
     results = admin_client.get(
         reverse("admin:broadcast_broadcastdelivery_changelist"), {"broadcast__id__exact": broadcast.pk}
