@@ -64,19 +64,22 @@ def update_type(payload: Mapping[str, Any]) -> str:
     return next((key for key in payload if key != "update_id"), "")
 
 
+# Messages that move money: a payment to credit, a refund Telegram made whose credits must go back before
+# they are spent.
+_PAYMENT_MESSAGES = ["successful_payment", "refunded_payment"]
 # Payment updates, as stored in the inbox: what goes to the payments queue.
 PAYMENT_UPDATES = Q(update_type="pre_checkout_query") | Q(
-    update_type="message", payload__message__has_key="successful_payment"
+    update_type="message", payload__message__has_any_keys=_PAYMENT_MESSAGES
 )
 
 
 def is_payment(payload: Mapping[str, Any]) -> bool:
     """A pre_checkout_query (Telegram waits at most 10 s for its answer) or a message carrying a
-    successful_payment: processed on the payments queue, never behind chat."""
+    successful_payment or a refunded_payment: processed on the payments queue, never behind chat."""
     kind = update_type(payload)
     message = payload.get("message")
     return kind == "pre_checkout_query" or (
-        kind == "message" and isinstance(message, Mapping) and "successful_payment" in message
+        kind == "message" and isinstance(message, Mapping) and any(key in message for key in _PAYMENT_MESSAGES)
     )
 
 

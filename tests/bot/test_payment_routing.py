@@ -1,5 +1,5 @@
-"""Which updates travel on the payments queue: a pre_checkout_query and a message carrying successful_payment,
-told apart from the payload at the webhook (is_payment) and from the stored row by the sweeper
+"""Which updates travel on the payments queue: a pre_checkout_query and a message carrying successful_payment
+or refunded_payment, told apart from the payload at the webhook (is_payment) and from the stored row by the sweeper
 (PAYMENT_UPDATES), the same way on both databases."""
 
 import pytest
@@ -8,7 +8,11 @@ from apps.bot.models import InboxUpdate
 from apps.bot.services import PAYMENT_UPDATES, inbox_receive, is_payment
 from tests.helpers import CAPTURED_UPDATES, captured_update
 
-PAYMENTS = {"pre_checkout_query.json", "message_with_successful_payment.json"}
+PAYMENTS = {
+    "pre_checkout_query.json",
+    "message_with_successful_payment.json",
+    "message_with_refunded_payment.json",
+}
 
 
 def test_the_webhook_tells_payments_from_everything_captured():
