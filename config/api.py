@@ -9,7 +9,7 @@ from rest_framework.utils.encoders import JSONEncoder
 class ExactDecimalEncoder(JSONEncoder):
     def default(self, obj: object) -> object:
         if isinstance(obj, Decimal):
-            return str(obj)
+            return format(obj, "f")  # str() writes small amounts as 5.0E-7, and zero to 8 places as 0E-8
         return super().default(obj)
 
 

@@ -234,7 +234,10 @@ def user_usage(user_id: int, start: date, end: date) -> dict:
 
 
 def user_usage_total(user_id: int) -> dict:
-    summary = UserUsageSummary.objects.filter(user_id=user_id).first() or UserUsageSummary(user_id=user_id)
+    # A user who never asked has no summary; an unsaved one's cost would be the int 0, not money.
+    summary = UserUsageSummary.objects.filter(user_id=user_id).first() or UserUsageSummary(
+        user_id=user_id, total_cost=Decimal(0)
+    )
     return {
         "user_id": user_id,
         "requests": summary.total_requests,

@@ -153,6 +153,16 @@ def test_usage_endpoints_agree_with_the_rollups(analyst_api, user):
     assert (total["total_tokens"], total["requests"], total["success_rate"]) == (150, 2, 1.0)
 
 
+def test_money_is_a_plain_decimal_string_however_small_and_for_users_who_never_asked(analyst_api, user):
+    record_usage(
+        1, "first", 10, prompt_tokens=8, completion_tokens=2, cost=Decimal("0.0000005"), model="m", provider="p"
+    )
+    [row] = analyst_api.get(f"/api/v1/usage/daily/?date={timezone.localdate()}").json()
+    assert row["cost"] == "0.00000050", "not 5.0E-7"
+    TelegramUser.objects.create(id=2)
+    assert analyst_api.get("/api/v1/users/2/usage/total/").json()["cost"] == "0", "a string, as every cost"
+
+
 def test_operations_are_cursor_paginated_and_filtered(analyst_api, user):
     add_to_balance(1, Decimal("10"))
     for _ in range(3):
