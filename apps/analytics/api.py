@@ -6,7 +6,8 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.generics import ListAPIView
 from rest_framework.pagination import CursorPagination
 from rest_framework.request import Request
@@ -20,15 +21,44 @@ from . import selectors
 from .filters import EventFilter
 from .models import AnalyticsEvent
 from .serializers import (
+    ActiveUsersOutput,
+    ActivityDayOutput,
+    DailyUsageRowOutput,
     DateRangeInput,
     DayInput,
+    DetailOutput,
     EventOutput,
     FunnelInput,
+    FunnelStepOutput,
     ResponseTimesInput,
+    ResponseTimesRowOutput,
+    RetentionCohortOutput,
     RetentionInput,
+    UserUsageOutput,
+    UserUsageTotalOutput,
+    ValidationErrorsOutput,
 )
 
-ROWS = OpenApiResponse(description="JSON rows, see the selector of the same name")
+NO_SUCH_USER = "No user with this id"
+AS_CSV = OpenApiParameter("format", enum=["csv"], description="csv: the rows as a spreadsheet")
+
+
+def answers(ok: Serializer | type[Serializer], *, validates: bool = False, missing: str = "", as_csv: str = "") -> dict:
+    """A view's documented responses, by status: `ok`, and the refusals every view shares; a 400 where it
+    validates parameters, a 404 saying what it can miss, and what `?format=csv` gives, where it does."""
+    responses: dict = {(200, "application/json"): ok}
+    if as_csv:
+        responses[(200, "text/csv")] = OpenApiResponse(OpenApiTypes.STR, description=as_csv)
+    if validates:
+        responses[400] = OpenApiResponse(ValidationErrorsOutput, description="Each bad parameter with its messages")
+    responses[401] = OpenApiResponse(DetailOutput, description="No token, or a wrong one, and no staff session")
+    responses[403] = OpenApiResponse(
+        DetailOutput, description="Not staff, or without the view permissions of what it reads"
+    )
+    if missing:
+        responses[404] = OpenApiResponse(DetailOutput, description=missing)
+    responses[429] = OpenApiResponse(DetailOutput, description="Too many requests (API_THROTTLE_RATE)")
+    return responses
 
 
 def query_params(serializer_class: type[Serializer], request: Request) -> dict[str, Any]:
@@ -41,7 +71,11 @@ def query_params(serializer_class: type[Serializer], request: Request) -> dict[s
 class UsageDailyView(APIView):
     reads = ("llm.view_dailyusage",)
 
-    @extend_schema(parameters=[DayInput], responses=ROWS, summary="Every user's usage on one day")
+    @extend_schema(
+        parameters=[DayInput],
+        responses=answers(DailyUsageRowOutput(many=True), validates=True),
+        summary="Every user's usage on one day",
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.get_all_users_usage_by_date(query_params(DayInput, request)["date"]))
 
@@ -49,7 +83,11 @@ class UsageDailyView(APIView):
 class UserUsageView(APIView):
     reads = ("users.view_telegramuser", "llm.view_dailyusage")
 
-    @extend_schema(parameters=[DateRangeInput], responses=ROWS, summary="One user's daily series and totals")
+    @extend_schema(
+        parameters=[DateRangeInput],
+        responses=answers(UserUsageOutput, validates=True, missing=NO_SUCH_USER),
+        summary="One user's daily series and totals",
+    )
     def get(self, request: Request, user_id: int) -> Response:
         get_object_or_404(TelegramUser, pk=user_id)
         period = query_params(DateRangeInput, request)
@@ -59,7 +97,7 @@ class UserUsageView(APIView):
 class UserUsageTotalView(APIView):
     reads = ("users.view_telegramuser", "llm.view_userusagesummary")
 
-    @extend_schema(responses=ROWS, summary="One user's all-time totals")
+    @extend_schema(responses=answers(UserUsageTotalOutput, missing=NO_SUCH_USER), summary="One user's all-time totals")
     def get(self, request: Request, user_id: int) -> Response:
         get_object_or_404(TelegramUser, pk=user_id)
         return Response(selectors.user_usage_total(user_id))
@@ -68,7 +106,11 @@ class UserUsageTotalView(APIView):
 class FunnelView(APIView):
     reads = ("analytics.view_analyticsevent",)
 
-    @extend_schema(parameters=[FunnelInput], responses=ROWS, summary="Users reaching each step in order")
+    @extend_schema(
+        parameters=[FunnelInput],
+        responses=answers(FunnelStepOutput(many=True), validates=True),
+        summary="Users reaching each step in order",
+    )
     def get(self, request: Request) -> Response:
         params = query_params(FunnelInput, request)
         return Response(selectors.funnel(params["steps"], params["start"], params["end"]))
@@ -77,7 +119,11 @@ class FunnelView(APIView):
 class ResponseTimesView(APIView):
     reads = ("analytics.view_analyticsevent",)
 
-    @extend_schema(parameters=[ResponseTimesInput], responses=ROWS, summary="count, avg, p50, p95, ttft p50 per bucket")
+    @extend_schema(
+        parameters=[ResponseTimesInput],
+        responses=answers(ResponseTimesRowOutput(many=True), validates=True),
+        summary="count, avg, p50, p95, ttft p50 per bucket",
+    )
     def get(self, request: Request) -> Response:
         params = query_params(ResponseTimesInput, request)
         return Response(selectors.response_times(params["start"], params["end"], params["interval"]))
@@ -86,7 +132,11 @@ class ResponseTimesView(APIView):
 class RetentionView(APIView):
     reads = ("users.view_telegramuser", "users.view_useractivitylog")
 
-    @extend_schema(parameters=[RetentionInput], responses=ROWS, summary="Cohorts by registration day or week")
+    @extend_schema(
+        parameters=[RetentionInput],
+        responses=answers(RetentionCohortOutput(many=True), validates=True),
+        summary="Cohorts by registration day or week",
+    )
     def get(self, request: Request) -> Response:
         params = query_params(RetentionInput, request)
         return Response(selectors.retention(params["start"], params["end"], params["period"]))
@@ -95,7 +145,11 @@ class RetentionView(APIView):
 class ActivityDailyView(APIView):
     reads = ("users.view_telegramuser", "users.view_useractivitylog")
 
-    @extend_schema(parameters=[DateRangeInput], responses=ROWS, summary="Active users, new users, messages per day")
+    @extend_schema(
+        parameters=[DateRangeInput],
+        responses=answers(ActivityDayOutput(many=True), validates=True),
+        summary="Active users, new users, messages per day",
+    )
     def get(self, request: Request) -> Response:
         period = query_params(DateRangeInput, request)
         return Response(selectors.activity_daily(period["start"], period["end"]))
@@ -104,7 +158,11 @@ class ActivityDailyView(APIView):
 class ActiveUsersView(APIView):
     reads = ("users.view_telegramuser", "users.view_useractivitylog")
 
-    @extend_schema(parameters=[DayInput], responses=ROWS, summary="DAU, WAU, MAU and new users as of a day")
+    @extend_schema(
+        parameters=[DayInput],
+        responses=answers(ActiveUsersOutput, validates=True),
+        summary="DAU, WAU, MAU and new users as of a day",
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.active_users(query_params(DayInput, request)["date"]))
 
@@ -121,6 +179,15 @@ class _Echo:
         return value
 
 
+@extend_schema(
+    parameters=[AS_CSV],
+    responses=answers(
+        EventOutput(many=True),
+        validates=True,
+        missing="An invalid cursor",
+        as_csv="Every matching event, newest first",
+    ),
+)
 class EventsView(ListAPIView):
     """Raw events, newest first, cursor-paginated; `?format=csv` streams every matching event."""
 

@@ -1,6 +1,8 @@
 from datetime import date, datetime, timedelta
 
 from django.utils import timezone
+from drf_spectacular.extensions import OpenApiSerializerExtension
+from drf_spectacular.openapi import AutoSchema
 from rest_framework import serializers
 
 from .catalogue import REQUIRED_PROPERTIES
@@ -86,3 +88,113 @@ class EventOutput(serializers.ModelSerializer):
     class Meta:
         model = AnalyticsEvent
         fields = ["id", "event_name", "user_id", "session_id", "properties", "occurred_at", "platform"]
+
+
+# --- What the views answer ------------------------------------------------------------------------
+# The views return the selectors' rows as they are; these serializers describe those rows for the
+# OpenAPI schema (tests/analytics/test_schema.py holds each real answer against its description).
+# Money is an exact decimal string: the API's renderer writes every Decimal so.
+def usd(help_text: str = "USD") -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=16, decimal_places=8, help_text=help_text)
+
+
+class DetailOutput(serializers.Serializer):
+    """A refusal: not authenticated, not allowed, not found, throttled."""
+
+    detail = serializers.CharField()
+
+
+class ValidationErrorsOutput(serializers.Serializer):
+    """A 400: each bad parameter's name, with its messages. The names are the keys, which fields cannot
+    say; the schema is given whole below."""
+
+
+class ValidationErrorsSchema(OpenApiSerializerExtension):
+    target_class = ValidationErrorsOutput
+
+    def map_serializer(self, auto_schema: AutoSchema, direction: str) -> dict:
+        return {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            "example": {"date": ["This field is required."]},
+        }
+
+
+class TokenFigures(serializers.Serializer):
+    requests = serializers.IntegerField()
+    prompt_tokens = serializers.IntegerField()
+    completion_tokens = serializers.IntegerField()
+    total_tokens = serializers.IntegerField()
+    cost = usd("USD: what the providers charged")
+
+
+class DailyUsageRowOutput(TokenFigures):
+    user_id = serializers.IntegerField()
+    username = serializers.CharField(help_text='"": the user has none')
+
+
+class UsageFigures(TokenFigures):
+    errors = serializers.IntegerField(help_text="requests that failed")
+
+
+class UsageDayOutput(UsageFigures):
+    date = serializers.DateField()
+    models = serializers.DictField(child=serializers.IntegerField(), help_text="requests per model")
+    providers = serializers.DictField(child=serializers.IntegerField(), help_text="requests per provider")
+
+
+class UserUsageOutput(serializers.Serializer):
+    user_id = serializers.IntegerField()
+    start = serializers.DateField()
+    end = serializers.DateField()
+    days = UsageDayOutput(many=True, help_text="the days with any request, oldest first")
+    totals = UsageFigures(help_text="the days' sums")
+
+
+class UserUsageTotalOutput(UsageFigures):
+    user_id = serializers.IntegerField()
+    average_latency_ms = serializers.FloatField()
+    success_rate = serializers.FloatField(help_text="0 to 1")
+    last_activity = serializers.DateTimeField(allow_null=True, help_text="the last request; null: none yet")
+
+
+class FunnelStepOutput(serializers.Serializer):
+    step = serializers.CharField()
+    users = serializers.IntegerField(help_text="users who reached this step after the ones before")
+    conversion_from_previous = serializers.FloatField(help_text="0 to 1")
+    conversion_from_first = serializers.FloatField(help_text="0 to 1")
+
+
+class ResponseTimesRowOutput(serializers.Serializer):
+    bucket = serializers.DateTimeField(help_text="the hour or day, UTC")
+    count = serializers.IntegerField()
+    avg_ms = serializers.FloatField()
+    p50_ms = serializers.FloatField()
+    p95_ms = serializers.FloatField()
+    ttft_p50_ms = serializers.FloatField(
+        allow_null=True, help_text="median time to the answer's first text; null: no answer of the bucket says"
+    )
+
+
+class RetentionCohortOutput(serializers.Serializer):
+    cohort = serializers.DateField(help_text="the registration day, or the Monday of its week")
+    size = serializers.IntegerField()
+    returned = serializers.ListField(
+        child=serializers.IntegerField(), help_text="users active in each period from the cohort's own on"
+    )
+    rates = serializers.ListField(child=serializers.FloatField(), help_text="returned / size, 0 to 1")
+
+
+class ActivityDayOutput(serializers.Serializer):
+    date = serializers.DateField()
+    active_users = serializers.IntegerField()
+    new_users = serializers.IntegerField()
+    messages = serializers.IntegerField(help_text="texts and commands received")
+
+
+class ActiveUsersOutput(serializers.Serializer):
+    date = serializers.DateField()
+    dau = serializers.IntegerField()
+    wau = serializers.IntegerField()
+    mau = serializers.IntegerField()
+    new_users = serializers.IntegerField(help_text="registered that day")

@@ -10,14 +10,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from apps.analytics.api import ROWS, query_params
+from apps.analytics.api import AS_CSV, NO_SUCH_USER, answers, query_params
 from apps.users.models import TelegramUser
 
 from . import selectors
 from .filters import OperationFilter
 from .models import Operation
 from .revenue import GROUPINGS, revenue_rows
-from .serializers import BalanceOutput, CostsInput, CostsRowOutput, OperationOutput
+from .serializers import BalanceOutput, CostsInput, CostsRowOutput, JourneyStageOutput, OperationOutput
 from .services import get_user_balance
 
 
@@ -28,6 +28,9 @@ class LatestFirst(CursorPagination):
     max_page_size = 500
 
 
+@extend_schema(
+    responses=answers(OperationOutput(many=True), validates=True, missing=f"{NO_SUCH_USER}, or an invalid cursor")
+)
 class UserOperationsView(ListAPIView):
     """One user's ledger, newest first; filter with ?type=payment|generation|…"""
 
@@ -48,7 +51,7 @@ class UserOperationsView(ListAPIView):
 class UserBalanceView(APIView):
     reads = ("users.view_telegramuser", "billing.view_balance")
 
-    @extend_schema(responses=BalanceOutput, summary="One user's balance")
+    @extend_schema(responses=answers(BalanceOutput, missing=NO_SUCH_USER), summary="One user's balance")
     def get(self, request: Request, user_id: int) -> Response:
         get_object_or_404(TelegramUser, pk=user_id)
         data = {"user_id": user_id, "balance": get_user_balance(user_id), "unit": settings.BILLING_UNIT}
@@ -62,8 +65,8 @@ class LLMCostsView(APIView):
     reads = ("llm.view_llmrequest", "billing.view_operation")
 
     @extend_schema(
-        parameters=[CostsInput],
-        responses=CostsRowOutput(many=True),
+        parameters=[CostsInput, AS_CSV],
+        responses=answers(CostsRowOutput(many=True), validates=True, as_csv="The same rows"),
         summary="Requests, tokens, cash and earned revenue, LLM cost and margin",
     )
     def get(self, request: Request) -> Response | HttpResponse:
@@ -83,6 +86,8 @@ class LLMCostsView(APIView):
 class JourneyStagesView(APIView):
     reads = ("users.view_telegramuser", "billing.view_payment")
 
-    @extend_schema(responses=ROWS, summary="Users and buyers at each hero's-journey stage")
+    @extend_schema(
+        responses=answers(JourneyStageOutput(many=True)), summary="Users and buyers at each hero's-journey stage"
+    )
     def get(self, request: Request) -> Response:
         return Response(selectors.journey_stage_distribution())

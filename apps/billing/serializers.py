@@ -67,3 +67,10 @@ class CostsRowOutput(serializers.Serializer):
     background_cost = _money("the part of llm_cost spent on profiles, journey analysis and transcription")
     margin = _money("earned_revenue - llm_cost")
     cost = _money("llm_cost, under the name it had first")
+
+
+class JourneyStageOutput(serializers.Serializer):
+    stage = serializers.CharField(help_text='the hero\'s-journey stage; "not analysed": none yet')
+    users = serializers.IntegerField()
+    paying = serializers.IntegerField(help_text="users who paid at least once")
+    conversion = serializers.FloatField(help_text="paying / users, 0 to 1")
