@@ -13,7 +13,8 @@ from typing import Any
 from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, TextField
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from apps.core.db import CONNECTION_ERRORS, connection_lost, drop_dead_connection, on_fresh_connection
@@ -341,3 +342,29 @@ def inbox_purge_processed(*, older_than=None) -> int:
         payload=None
     )
     return deleted + replies_purge(older_than=keep)
+
+
+def inbox_forget(user_id: int) -> list[int]:
+    """Stored updates that still hold their payload (pending, failed, being processed) and name the user
+    anywhere in it lose it and their error, and count as processed: nothing of theirs is replayed, and their
+    update ids still turn Telegram's retries away until the purge. Returns those update ids."""
+    named = (
+        InboxUpdate.objects.filter(payload__isnull=False)
+        .alias(text=Cast("payload", TextField()))
+        .filter(text__contains=str(user_id))
+        .values_list("pk", "payload")
+    )
+    update_ids = [update_id for update_id, payload in named if _holds_id(payload, user_id)]
+    InboxUpdate.objects.filter(pk__in=update_ids).update(
+        status=InboxStatus.DONE, payload=None, error="", claim_token="", processed_at=timezone.now()
+    )
+    return update_ids
+
+
+def _holds_id(value: Any, user_id: int) -> bool:
+    """Whether the JSON `value` holds `user_id` as a value somewhere (a sender, a chat, a mention)."""
+    if isinstance(value, dict):
+        return any(_holds_id(item, user_id) for item in value.values())
+    if isinstance(value, list):
+        return any(_holds_id(item, user_id) for item in value)
+    return (type(value) is int and value == user_id) or value == str(user_id)

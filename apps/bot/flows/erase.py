@@ -1,0 +1,98 @@
+"""Erase one Telegram user everywhere: from the admin, `manage.py erase_user` and the user's own /forget.
+
+What holds what they wrote, or what was read from it, is deleted (sessions, journey progress, replies, voice
+transcripts, generation logs, stored updates' payloads, cached LLM answers). What must stay moves, in the same
+transaction, to a pseudonym: a user row of a random negative id, nobody's, that keeps only what aggregates group
+by. The ledger and payments stay there (accounting law) and balance == Σ operations holds for it; events, LLM
+usage, activity and deliveries stay there too, so every count, rollup and margin is unchanged, without the
+texts and names in them. Last, the user's row goes: a later update from the same Telegram id starts a new user.
+A receipt records when, by whom, why and how many rows per table, and nothing about the person."""
+
+from django.apps import apps
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import Q
+
+from apps.analytics.models import AnalyticsEvent
+from apps.analytics.services import events_pseudonymise
+from apps.billing.services.erasure import billing_pseudonymise
+from apps.bot.models import InboxUpdate
+from apps.bot.replies import replies_forget
+from apps.bot.services import inbox_forget
+from apps.broadcast.services import deliveries_pseudonymise
+from apps.core.privacy import redacted
+from apps.journey.models import JourneyProgress
+from apps.journey.services import journey_erase
+from apps.llm.services import llm_usage_pseudonymise
+from apps.sessions.models import UserSession
+from apps.sessions.services import sessions_erase
+from apps.users.models import ErasureReceipt, TelegramUser
+from apps.users.services import activity_pseudonymise, user_delete, user_names, user_pseudonym_create
+
+from .profiles import profile_caches_forget
+
+
+def user_erase(user_id: int, *, reason: str, via: str, staff=None) -> ErasureReceipt | None:
+    """Erase the user (see above) and return the receipt; None, changing nothing, when there is no such user
+    (erased before, never seen, or a pseudonym). `via`: an ErasureReceipt.Via; `staff`: who asked, if staff.
+    A reason is required (ValueError without one)."""
+    if not reason.strip():
+        raise ValueError("an erase needs a reason")
+    with transaction.atomic():
+        user = TelegramUser.objects.select_for_update().filter(pk=user_id, erased_at__isnull=True).first()
+        if user is None:
+            return None
+        names = user_names(user)
+        pseudonym = user_pseudonym_create(user)
+        moved = {"user_id": user_id, "pseudonym_id": pseudonym.pk}
+        update_ids = inbox_forget(user_id)
+        counts = {
+            **billing_pseudonymise(**moved, names=names),
+            **llm_usage_pseudonymise(**moved),
+            AnalyticsEvent._meta.label: events_pseudonymise(**moved, names=names),
+            **activity_pseudonymise(**moved),
+            **deliveries_pseudonymise(**moved, names=names),
+            LogEntry._meta.label: _admin_log_pseudonymise(**moved, names=names),
+            UserSession._meta.label: sessions_erase(user_id),
+            JourneyProgress._meta.label: journey_erase(user_id),
+            **replies_forget(chat_id=user_id, update_ids=update_ids),
+            InboxUpdate._meta.label: len(update_ids),
+        }
+        for label, deleted in user_delete(user_id).items():
+            counts[label] = counts.get(label, 0) + deleted
+        receipt = ErasureReceipt.objects.create(
+            erased_by=staff,
+            via=via,
+            reason=reason.strip(),
+            pseudonym_id=pseudonym.pk,
+            counts={label: count for label, count in sorted(counts.items()) if count},
+        )
+        transaction.on_commit(lambda: profile_caches_forget(user_id))
+    return receipt
+
+
+def _admin_log_pseudonymise(*, user_id: int, pseudonym_id: int, names: list[str]) -> int:
+    """Staff's edits of the user's records stay in the admin's history, under the pseudonym: entries of rows
+    whose key is the user (their row, their balance, …) point at the pseudonym's, and no entry names them."""
+    keyed_by_user = ContentType.objects.get_for_models(*_keyed_by_user()).values()
+    own = Q(content_type__in=keyed_by_user, object_id=str(user_id))
+    named = own
+    for name in names:
+        named |= Q(object_repr__icontains=name)
+    entries = list(LogEntry.objects.filter(named).annotate(own=own))
+    for entry in entries:
+        if entry.own:
+            entry.object_id = str(pseudonym_id)
+        entry.object_repr = redacted(entry.object_repr, names)
+    LogEntry.objects.bulk_update(entries, ["object_id", "object_repr"])
+    return len(entries)
+
+
+def _keyed_by_user() -> list[type]:
+    """TelegramUser, and the models whose primary key is a user (one row per user: a balance, …)."""
+    return [TelegramUser] + [
+        model
+        for model in apps.get_models()
+        if model._meta.pk.is_relation and model._meta.pk.related_model is TelegramUser
+    ]
