@@ -157,6 +157,8 @@ SCHEDULE: list[Job] = [
         "apps.billing.tasks.reconcile_stars",
         at=daily("04:30"),
         description="Compares the last STARS_RECONCILE_DAYS of payments and refunds with Telegram's Stars ledger.",
+        summary="{missing_payments:,} missing payment(s), {unrecorded_refunds:,} unrecorded refund(s) applied, "
+        "{unknown_to_telegram:,} unknown to Telegram (run {run})",
     ),
     # retention and housekeeping
     Job(

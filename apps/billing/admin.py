@@ -3,14 +3,15 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from apps.core.admin import CREDITS, CREDITS_MOVED, STARS, MoneyFields, PermanentRecordAdmin, ReadOnlyAdmin
 from apps.core.money import credits_phrase
@@ -22,6 +23,7 @@ from .models import (
     Balance,
     CreditPackage,
     DebugLog,
+    Discrepancy,
     GenerationLog,
     Invoice,
     Operation,
@@ -30,13 +32,23 @@ from .models import (
     Payment,
     PaymentStatus,
     PricePlan,
+    ReconciliationRun,
     RefundAbuse,
     Subscription,
     SubscriptionPlan,
     TrackedLink,
 )
 from .price_check import ModelCharge, PricesVsCost, prices_vs_cost
-from .services import ledger_apply, payment_refund, refunds_settle, tracked_url
+from .reconcile import discrepancy_resolve, resolutions
+from .services import (
+    get_user_balance,
+    ledger_apply,
+    payment_refund,
+    payment_shortfall_take,
+    payment_shortfall_write_off,
+    refunds_settle,
+    tracked_url,
+)
 
 
 @admin.register(Balance)
@@ -152,15 +164,35 @@ class OperationAdmin(MoneyFields, PermanentRecordAdmin):
         return response
 
 
+UNRECOVERED_OPEN = Q(credits_unrecovered__isnull=False, unrecovered_resolution="")
+
+
+class UnrecoveredFilter(admin.SimpleListFilter):
+    """Refunds Telegram made after the user spent some of the credits: what staff have still to decide."""
+
+    title = "unrecovered credits"
+    parameter_name = "unrecovered"
+
+    def lookups(self, request, model_admin):
+        return [("open", "To decide"), ("decided", "Decided")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(UNRECOVERED_OPEN)
+        if self.value() == "decided":
+            return queryset.filter(credits_unrecovered__isnull=False).exclude(unrecovered_resolution="")
+        return queryset
+
+
 @admin.register(Payment)
 class PaymentAdmin(MoneyFields, PermanentRecordAdmin):
-    money = {"stars": STARS, "credits": CREDITS}
+    money = {"stars": STARS, "credits": CREDITS, "credits_unrecovered": CREDITS}
     # What an operator looks for first, money included, before the columns a narrow screen scrolls to.
     list_display = ["created_at", "user", "bought", "stars", "credits", "status", "refund_state"]
-    list_filter = ["status", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["status", UnrecoveredFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "telegram_payment_charge_id"]
     list_select_related = ["user", "package", "subscription", "stream", "refunded_by"]
-    actions = ["refund", "settle_refunds"]
+    actions = ["refund", "settle_refunds", "refund_below_zero", "take_unrecovered", "write_off_unrecovered"]
 
     @admin.display(description="bought")
     def bought(self, payment: Payment) -> str:
@@ -174,7 +206,11 @@ class PaymentAdmin(MoneyFields, PermanentRecordAdmin):
     def refund_state(self, payment: Payment) -> str:
         if payment.refunded_at is not None:
             by = f" by {payment.refunded_by}" if payment.refunded_by else ""
-            return f"refunded {date_format(timezone.localtime(payment.refunded_at), 'SHORT_DATETIME_FORMAT')}{by}"
+            refunded = f"refunded {date_format(timezone.localtime(payment.refunded_at), 'SHORT_DATETIME_FORMAT')}{by}"
+            if payment.credits_unrecovered:
+                decided = payment.get_unrecovered_resolution_display().lower() or "to decide"
+                refunded += f"; {credits_phrase(payment.credits_unrecovered, 4)} spent before, not taken: {decided}"
+            return refunded
         if payment.refund_requested_at is not None:
             return f"requested {date_format(timezone.localtime(payment.refund_requested_at), 'SHORT_DATETIME_FORMAT')}"
         return "-"
@@ -184,9 +220,12 @@ class PaymentAdmin(MoneyFields, PermanentRecordAdmin):
 
     @admin.action(description="Refund the selected payments (Stars back, credits taken back)", permissions=["refund"])
     def refund(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        self._refund_each(request, queryset, allow_negative=False)
+
+    def _refund_each(self, request: HttpRequest, queryset: QuerySet[Payment], *, allow_negative: bool) -> None:
         for payment in queryset:
             try:
-                refunded = payment_refund(payment_id=payment.pk, staff=request.user)
+                refunded = payment_refund(payment_id=payment.pk, staff=request.user, allow_negative=allow_negative)
             except BillingError as error:
                 self.message_user(request, f"Payment {payment.pk} not refunded: {error}", messages.ERROR)
             except SendFailed as error:  # Telegram refused: the credits were given back
@@ -226,6 +265,67 @@ class PaymentAdmin(MoneyFields, PermanentRecordAdmin):
         if not (settled.refunded or settled.undone or settled.pending):
             self.message_user(request, "None of the selected payments has a refund pending.", messages.INFO)
 
+    @admin.action(description="Refund and take the balance negative (credits already spent)", permissions=["refund"])
+    def refund_below_zero(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
+        """The refund the plain action refuses when the user has spent the credits: after a page that shows
+        each balance going below zero, the credits are taken back all the same."""
+        paid = queryset.filter(status=PaymentStatus.PAID).select_related("user")
+        if request.POST.get("confirm") != "yes":
+            return self._below_zero_page(request, paid, "refund_below_zero", lambda payment: payment.credits)
+        self._refund_each(request, paid, allow_negative=True)
+        return None
+
+    @admin.action(description="Take the unrecovered credits (balance goes negative)", permissions=["refund"])
+    def take_unrecovered(self, request: HttpRequest, queryset: QuerySet[Payment]) -> HttpResponse | None:
+        """Take back what a refund Telegram made could not (credits_unrecovered): one refund operation each,
+        with the staff member, after a page that shows each balance going below zero."""
+        open_ = queryset.filter(UNRECOVERED_OPEN)
+        if request.POST.get("confirm") != "yes":
+            return self._below_zero_page(
+                request, open_.select_related("user"), "take_unrecovered", lambda payment: payment.credits_unrecovered
+            )
+        for payment in open_:
+            operation = payment_shortfall_take(payment_id=payment.pk, staff=request.user)
+            if operation is not None:
+                balance = credits_phrase(operation.balance_after, 4)
+                self.message_user(request, f"Payment {payment.pk}: taken back; the balance is {balance}.")
+        return None
+
+    @admin.action(description="Write off the unrecovered credits (the user keeps them)", permissions=["refund"])
+    def write_off_unrecovered(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        for payment in queryset:
+            if payment_shortfall_write_off(payment_id=payment.pk, staff=request.user):
+                self.message_user(request, f"Payment {payment.pk}: unrecovered credits written off.")
+            else:
+                self.message_user(request, f"Payment {payment.pk}: no unrecovered credits to decide.", messages.ERROR)
+
+    def _below_zero_page(self, request: HttpRequest, payments: QuerySet[Payment], action: str, taken) -> HttpResponse:
+        """What the action will take from whom, and each balance after it, before staff confirm."""
+        balances: dict[int, Decimal] = {}
+        rows = []
+        for payment in payments:
+            amount, before = taken(payment), balances.get(payment.user_id)
+            if before is None:
+                before = get_user_balance(payment.user_id)
+            balances[payment.user_id] = after = before - amount
+            shown = {
+                name: credits_phrase(value, 4)
+                for name, value in [("taken", amount), ("before", before), ("after", after)]
+            }
+            rows.append({"payment": payment, **shown})
+        if not rows:
+            self.message_user(request, "None of the selected payments can be taken back that way.", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Take credits back below zero?",
+            "opts": self.model._meta,
+            "rows": rows,
+            "action": action,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/billing/payment/confirm_below_zero.html", context)
+
 
 @admin.register(RefundAbuse)
 class RefundAbuseAdmin(MoneyFields, ReadOnlyAdmin):
@@ -241,6 +341,98 @@ class RefundAbuseAdmin(MoneyFields, ReadOnlyAdmin):
     @admin.display(description="share consumed", ordering="share_consumed")
     def consumed(self, abuse: RefundAbuse) -> str:
         return f"{abuse.share_consumed:.0%}"
+
+
+@admin.register(ReconciliationRun)
+class ReconciliationRunAdmin(PermanentRecordAdmin):
+    """The daily comparisons with Telegram's Stars ledger and their figures."""
+
+    list_display = [
+        "started_at",
+        "finished_at",
+        "pages",
+        "transactions",
+        "payments_compared",
+        "missing_payments",
+        "unrecorded_refunds",
+        "unknown_to_telegram",
+        "complete",
+        "error",
+    ]
+    list_filter = ["complete", ("started_at", admin.DateFieldListFilter)]
+
+
+class DiscrepancyStateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("resolved", "Resolved")]
+
+    def queryset(self, request, queryset):
+        if self.value() in ("open", "resolved"):
+            return queryset.filter(resolved_at__isnull=self.value() == "open")
+        return queryset
+
+
+@admin.register(Discrepancy)
+class DiscrepancyAdmin(MoneyFields, PermanentRecordAdmin):
+    """What Telegram's Stars ledger and our payments disagree on, each open one with its resolutions as
+    buttons: one click, recorded with the staff member; a second click changes nothing."""
+
+    money = {"stars": STARS}
+    list_display = [
+        "created_at",
+        "kind",
+        "charge_id",
+        "telegram_user_id",
+        "stars",
+        "telegram_date",
+        "payment",
+        "details",
+        "state",
+        "resolve",
+    ]
+    list_filter = [DiscrepancyStateFilter, "kind", ("created_at", admin.DateFieldListFilter)]
+    search_fields = ["charge_id", "=telegram_user_id"]
+    list_select_related = ["payment", "resolved_by"]
+
+    @admin.display(description="state", ordering="resolved_at")
+    def state(self, discrepancy: Discrepancy) -> str:
+        if discrepancy.resolved_at is None:
+            return "open"
+        by = f" by {discrepancy.resolved_by}" if discrepancy.resolved_by else ""
+        when = date_format(timezone.localtime(discrepancy.resolved_at), "SHORT_DATETIME_FORMAT")
+        return f"{discrepancy.resolution} ({when}{by})"
+
+    @admin.display(description="")
+    def resolve(self, discrepancy: Discrepancy) -> str:
+        """Buttons of the changelist's own form (it carries the CSRF token), posted to the resolve view."""
+        url = reverse("admin:billing_discrepancy_resolve", args=[discrepancy.pk])
+        return format_html_join(
+            " ",
+            '<button type="submit" class="button" formaction="{}" name="resolution" value="{}">{}</button>',
+            ((url, resolution.code, resolution.label) for resolution in resolutions(discrepancy)),
+        )
+
+    def get_urls(self):
+        resolve = self.admin_site.admin_view(self.resolve_view)
+        return [path("<int:pk>/resolve/", resolve, name="billing_discrepancy_resolve"), *super().get_urls()]
+
+    def resolve_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponse(status=405)
+        if not request.user.has_perm("billing.change_payment"):
+            return HttpResponse(status=403)
+        try:
+            discrepancy = discrepancy_resolve(
+                discrepancy_id=pk, code=request.POST.get("resolution", ""), staff=request.user
+            )
+        except BillingError as error:
+            self.message_user(request, f"Not resolved: {error}", messages.ERROR)
+        else:
+            self.message_user(request, f"{discrepancy}: {discrepancy.resolution or 'still open'}.")
+        return HttpResponseRedirect(reverse("admin:billing_discrepancy_changelist"))
 
 
 @admin.register(Invoice)

@@ -19,3 +19,7 @@ class InsufficientBalance(BillingError):
 
 class RefundRefused(BillingError):
     pass
+
+
+class DiscrepancyRefused(BillingError):
+    """A reconciliation discrepancy does not offer that resolution (a payment that cannot be credited, say)."""

@@ -11,16 +11,15 @@ CREDITS = {"max_digits": 14, "decimal_places": 4}
 
 
 class Balance(models.Model):
-    """A user's balance in credits. Only the ledger service changes it, with this row locked."""
+    """A user's balance in credits. Only the ledger service changes it, with this row locked. It goes below
+    zero only by a staff decision (the refund of credits the user had already spent): the ledger refuses
+    every other debit it cannot cover."""
 
     user = models.OneToOneField(
         "users.TelegramUser", on_delete=models.CASCADE, primary_key=True, related_name="balance"
     )
     amount = models.DecimalField(**CREDITS, default=Decimal(0))
     updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        constraints = [models.CheckConstraint(condition=models.Q(amount__gte=0), name="balance_not_negative")]
 
     def __str__(self) -> str:
         return f"{credits_phrase(self.amount)} of {self.user_id}"
@@ -266,6 +265,13 @@ class PaymentStatus(models.TextChoices):
     REFUNDED = "refunded", "Refunded"
 
 
+class Shortfall(models.TextChoices):
+    """What staff decided about the credits a refund could not take back (Payment.credits_unrecovered)."""
+
+    TAKEN = "taken", "Taken back (the balance went negative)"
+    WRITTEN_OFF = "written_off", "Written off"
+
+
 class Payment(models.Model):
     user = models.ForeignKey("users.TelegramUser", on_delete=models.PROTECT, related_name="payments")
     package = models.ForeignKey(CreditPackage, null=True, on_delete=models.SET_NULL)
@@ -290,6 +296,16 @@ class Payment(models.Model):
     refund_attempts = models.PositiveSmallIntegerField(default=0)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refunded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # A refund Telegram made after the user had spent some of the credits: what it could not take back without
+    # taking the balance below zero, which only staff decide (taken back, or written off).
+    credits_unrecovered = models.DecimalField(
+        **CREDITS, null=True, blank=True, help_text="Spent before Telegram refunded: not taken back. Empty: none"
+    )
+    unrecovered_resolution = models.CharField(max_length=12, choices=Shortfall.choices, blank=True)
+    unrecovered_resolved_at = models.DateTimeField(null=True, blank=True)
+    unrecovered_resolved_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
@@ -317,6 +333,73 @@ class RefundAbuse(models.Model):
 
     def __str__(self) -> str:
         return f"user {self.user_id}: {self.share_consumed:.0%} consumed, {stars_text(self.stars_returned)} back"
+
+
+class ReconciliationRun(models.Model):
+    """One reading of Telegram's Stars ledger (getStarTransactions) against our payments (billing.reconcile),
+    with its figures. A run that could not read Telegram keeps the error and changed nothing."""
+
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    since = models.DateTimeField(help_text="Start of the window compared: STARS_RECONCILE_DAYS before the run")
+    pages = models.PositiveIntegerField(default=0, help_text="getStarTransactions pages read")
+    transactions = models.PositiveIntegerField(default=0, help_text="Telegram's transactions read")
+    payments_compared = models.PositiveIntegerField(default=0, help_text="Our payments compared with them")
+    missing_payments = models.PositiveIntegerField(default=0)
+    unrecorded_refunds = models.PositiveIntegerField(default=0)
+    unknown_to_telegram = models.PositiveIntegerField(default=0)
+    complete = models.BooleanField(
+        default=False,
+        help_text="Telegram's ledger was read back past the window: our payments it lacks were looked for",
+    )
+    error = models.TextField(blank=True, help_text="Why Telegram's ledger could not be read")
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"reconciliation of {self.started_at:%Y-%m-%d %H:%M}"
+
+
+class DiscrepancyKind(models.TextChoices):
+    MISSING_PAYMENT = "missing_payment", "Paid in Telegram, not recorded"
+    UNRECORDED_REFUND = "unrecorded_refund", "Refunded by Telegram, not recorded"
+    UNKNOWN_TO_TELEGRAM = "unknown_to_telegram", "Recorded, not in Telegram's ledger"
+
+
+class Discrepancy(models.Model):
+    """Something Telegram's Stars ledger and our payments disagree on, found by a reconciliation run, until
+    staff (or the run itself) resolve it. Raised once per kind and charge id: a later run that finds it again
+    neither duplicates an open one nor raises a resolved one again."""
+
+    run = models.ForeignKey(ReconciliationRun, on_delete=models.CASCADE, related_name="discrepancies")
+    kind = models.CharField(max_length=20, choices=DiscrepancyKind.choices)
+    charge_id = models.CharField(max_length=128, help_text="telegram_payment_charge_id")
+    telegram_user_id = models.BigIntegerField(null=True, blank=True, help_text="The user Telegram names, if any")
+    stars = models.PositiveIntegerField(null=True, blank=True)
+    telegram_date = models.DateTimeField(null=True, blank=True)
+    invoice_payload = models.CharField(max_length=128, blank=True)
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.SET_NULL, related_name="discrepancies")
+    details = models.TextField(blank=True, help_text="What was found, and why it cannot be resolved by itself")
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "discrepancies"
+        indexes = [models.Index(fields=["charge_id"], name="discrepancy_charge")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "charge_id"], condition=models.Q(resolved_at__isnull=True), name="discrepancy_open_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.charge_id}"
 
 
 class GenerationLog(models.Model):

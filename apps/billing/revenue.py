@@ -220,10 +220,12 @@ def revenue_cells(
     return cells
 
 
-def payment_consumed(operation: Operation) -> Decimal:
-    """How many credits of the payment `operation` refunds the user had consumed before it, by the same FIFO
-    as earned revenue, over the ledger up to that operation."""
-    before = Operation.objects.filter(user_id=operation.user_id, pk__lt=operation.pk)
+def payment_consumed(*, user_id: int, payment_id: int, before_id: int | None = None) -> Decimal:
+    """How many credits of the payment the user had consumed, by the same FIFO as earned revenue, over the
+    ledger before the operation `before_id` (the refund that takes them back), or all of it (None)."""
+    before = Operation.objects.filter(user_id=user_id)
+    if before_id is not None:
+        before = before.filter(pk__lt=before_id)
     queue = _Queue()
     rate = settings.STARS_USD_RATE
     for inflow in (
@@ -235,7 +237,7 @@ def payment_consumed(operation: Operation) -> Decimal:
     left = -(before.filter(_CONSUMPTION).aggregate(total=Sum("amount"))["total"] or Decimal(0))
     for layer in queue.layers:
         taken = min(max(left, Decimal(0)), layer.size)
-        if layer.payment_id == operation.payment_id:
+        if layer.payment_id == payment_id:
             return taken
         left -= taken
     return Decimal(0)

@@ -1,8 +1,9 @@
 from celery import shared_task
 
+from apps.core import sending
 from apps.core.locks import single_run
 
-from . import services
+from . import reconcile, services
 
 
 @shared_task
@@ -28,3 +29,19 @@ def settle_pending_refunds() -> dict[str, int]:
 @single_run("lapse_subscriptions", timeout=15 * 60)
 def lapse_subscriptions() -> int:
     return len(services.subscriptions_lapse())
+
+
+# Routed to the payments queue (CELERY_TASK_ROUTES) with the other money jobs. A run that could not read
+# Telegram is stored with its error, and the job fails with it.
+@shared_task
+@single_run("reconcile_stars", timeout=30 * 60)
+def reconcile_stars() -> dict[str, int]:
+    run = reconcile.stars_reconcile()
+    if run.error:
+        raise sending.SendFailed(run.error)
+    return {
+        "run": run.pk,
+        "missing_payments": run.missing_payments,
+        "unrecorded_refunds": run.unrecorded_refunds,
+        "unknown_to_telegram": run.unknown_to_telegram,
+    }

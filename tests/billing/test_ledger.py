@@ -4,7 +4,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apps.billing.exceptions import InsufficientBalance
@@ -76,10 +75,18 @@ def test_an_overdraft_is_refused_and_nothing_changes(user):
     assert Operation.objects.filter(user=user).count() == 1
 
 
-def test_the_database_itself_refuses_a_negative_balance(user):
+def test_only_an_explicit_decision_takes_a_balance_below_zero_and_a_credit_is_never_refused(user):
+    """The balance goes negative only through allow_negative (staff refunding credits already spent); below
+    zero, every debit is refused and every credit accepted."""
     add_to_balance(user.id, Decimal("1"))
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Balance.objects.filter(pk=user.id).update(amount=Decimal("-1"))
+    with pytest.raises(InsufficientBalance):
+        ledger_apply(user_id=user.id, type=OperationType.REFUND, amount=Decimal("-3"))
+    below = ledger_apply(user_id=user.id, type=OperationType.REFUND, amount=Decimal("-3"), allow_negative=True)
+    assert below.balance_after == Decimal("-2") == get_user_balance(user.id)
+    with pytest.raises(InsufficientBalance):
+        create_operation(user.id, "generation", Decimal("-0.01"))
+    assert create_operation(user.id, "payment", Decimal("1"))
+    assert get_user_balance(user.id) == Decimal("-1") == _sum(user.id)
 
 
 def test_an_idempotency_key_applies_once(user):

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 
 from apps.billing.models import CreditPackage, OperationType, Payment, PaymentStatus, RefundAbuse
+from apps.billing.reconcile import stars_reconcile
 from apps.billing.services import (
     get_user_balance,
     invoice_payload,
@@ -17,6 +18,7 @@ from apps.billing.services import (
     payment_problem,
     payment_record,
     payment_refund,
+    payment_refund_record,
     refunds_settle,
 )
 from apps.users.models import TelegramUser
@@ -114,6 +116,29 @@ def test_an_undone_refund_is_not_flagged(settings, bot_api, package):
     bot_api.refund_answers(Refund(refuse=True, delay=1.0))  # Telegram did not refund; we never heard
     payment_refund(payment_id=first.pk)
     assert refunds_settle().undone == [first.pk]
+    assert not RefundAbuse.objects.exists()
+
+
+@pytest.mark.parametrize("consumed", ["80", "100"], ids=["some-left-to-take-back", "none-left"])
+def test_a_refund_telegram_made_after_most_credits_were_consumed_flags_the_user(bot_api, package, consumed):
+    """Telegram refunded by itself (a dispute) and reconciliation found it: the same figures as a staff refund,
+    whether some credits were left to take back or none."""
+    payment = _buy(bot_api, package, ABUSER, "charge-disputed")
+    _consume(ABUSER, consumed, "answer-disputed")
+    bot_api.star_refund(ABUSER, "charge-disputed", package.stars)
+    assert stars_reconcile().unrecorded_refunds == 1
+    abuse = RefundAbuse.objects.get()
+    assert (abuse.payment_id, abuse.credits_consumed, abuse.stars_returned) == (payment.pk, Decimal(consumed), 50)
+    assert abuse.share_consumed == Decimal(consumed) / 100
+    assert get_user_balance(ABUSER) == Decimal("0")
+
+
+def test_an_honest_refund_telegram_made_is_not_flagged(bot_api, package):
+    _buy(bot_api, package, HONEST, "charge-honest-1")
+    _buy(bot_api, package, HONEST, "charge-honest-2")
+    _consume(HONEST, "10", "answer-honest")
+    assert payment_refund_record(charge_id="charge-honest-1")[1]
+    assert get_user_balance(HONEST) == Decimal("90")
     assert not RefundAbuse.objects.exists()
 
 

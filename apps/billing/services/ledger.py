@@ -48,9 +48,12 @@ def ledger_apply(
     payment_id: int | None = None,
     staff=None,
     reason: str = "",
+    allow_negative: bool = False,
 ) -> Operation:
     """Change a balance by `amount` (signed) and record it. The same idempotency key twice returns the
-    first operation. A debit the balance cannot cover raises InsufficientBalance; nothing changes."""
+    first operation. A debit the balance cannot cover raises InsufficientBalance; nothing changes, unless
+    `allow_negative`: only for a staff decision to take back credits the user already spent (a refund).
+    A credit is never refused, whatever the balance."""
     operation = Operation(
         user_id=user_id,
         type=type,
@@ -64,24 +67,26 @@ def ledger_apply(
         staff=staff,
         reason=reason[:200],
     )
-    return ledger_apply_together([operation])
+    return ledger_apply_together([operation], allow_negative=allow_negative)
 
 
-def ledger_apply_together(operations: list[Operation]) -> Operation:
+def ledger_apply_together(operations: list[Operation], *, allow_negative: bool = False) -> Operation:
     """Write operations together (all or none); returns the last. Its idempotency key names the whole:
     if it was written before, nothing is written again and the stored operation is returned. The key
     is looked up only when a write fails, so the usual case costs no extra round trip."""
     connection = transaction.get_connection()
+    # Only a debit is refused for want of credits: a balance below zero may always be credited.
+    may_go_below_zero = allow_negative or sum((operation.amount for operation in operations), Decimal(0)) >= 0
     try:
         if connection.vendor == "postgresql":
             # One statement is atomic by itself; in a caller's transaction a savepoint keeps a duplicate
             # key from breaking it.
             with transaction.atomic() if connection.in_atomic_block else nullcontext():
-                _write_postgres(operations, connection)
+                _write_postgres(operations, connection, may_go_below_zero=may_go_below_zero)
         else:
             with transaction.atomic():
                 for operation in operations:
-                    _write_portable(operation)
+                    _write_portable(operation, may_go_below_zero=may_go_below_zero)
     except (IntegrityError, InsufficientBalance):
         # Written before (a retry, or a concurrent twin that committed first): that is the answer.
         key = operations[-1].idempotency_key
@@ -97,15 +102,16 @@ _FIELDS = [field for field in Operation._meta.concrete_fields if field.name not 
 @cache
 def _postgres_sql(count: int) -> str:
     """One statement for `count` operations of one user: the balance row is updated (and so locked)
-    only if it stays at or above zero, and the operations are inserted with the balance each left.
-    Concurrent debits of one user queue on the row lock and each sees the balance the one before left."""
+    only if it stays at or above zero or may go below (a credit, or a debit allowed to), and the operations
+    are inserted with the balance each left. Concurrent debits of one user queue on the row lock and each
+    sees the balance the one before left."""
     connection = transaction.get_connection()
     columns = ", ".join(field.column for field in _FIELDS)
     typed = ", ".join(f"CAST(%s AS {field.db_type(connection)})" for field in _FIELDS)
     rows = ", ".join(f"({typed}, CAST(%s AS numeric), {position})" for position in range(count))
     return (
         f"WITH balance AS (UPDATE {Balance._meta.db_table} SET amount = amount + %s, updated_at = %s "
-        f"WHERE user_id = %s AND amount + %s >= 0 RETURNING amount) "
+        f"WHERE user_id = %s AND (amount + %s >= 0 OR %s) RETURNING amount) "
         f"INSERT INTO {Operation._meta.db_table} ({columns}, balance_after) "
         f"SELECT {', '.join(f'new.{field.column}' for field in _FIELDS)}, balance.amount - new.later "
         f"FROM balance, (VALUES {rows}) AS new ({columns}, later, position) ORDER BY new.position "
@@ -113,7 +119,7 @@ def _postgres_sql(count: int) -> str:
     )
 
 
-def _write_postgres(operations: list[Operation], connection) -> None:
+def _write_postgres(operations: list[Operation], connection, *, may_go_below_zero: bool) -> None:
     """The operations (all of one user) in one statement: one round trip, atomic by itself."""
     user_id = operations[0].user_id
     total = sum((operation.amount for operation in operations), Decimal(0))
@@ -124,7 +130,9 @@ def _write_postgres(operations: list[Operation], connection) -> None:
         params.append(later)
     for _ in range(3):
         with connection.cursor() as cursor:
-            cursor.execute(_postgres_sql(len(operations)), [total, timezone.now(), user_id, total, *params])
+            cursor.execute(
+                _postgres_sql(len(operations)), [total, timezone.now(), user_id, total, may_go_below_zero, *params]
+            )
             rows = sorted(cursor.fetchall())
         if rows:
             for operation, (pk, balance_after) in zip(operations, rows, strict=True):
@@ -134,17 +142,17 @@ def _write_postgres(operations: list[Operation], connection) -> None:
         current = Balance.objects.filter(pk=user_id).values_list("amount", flat=True).first()
         if current is None:
             Balance.objects.bulk_create([Balance(user_id=user_id)], ignore_conflicts=True)
-        elif current + total < 0:
+        elif current + total < 0 and not may_go_below_zero:
             raise InsufficientBalance(user_id=user_id, balance=current, needed=-total)
     raise RuntimeError(f"the balance of user {user_id} kept changing; operation not applied")
 
 
-def _write_portable(operation: Operation) -> None:
+def _write_portable(operation: Operation, *, may_go_below_zero: bool) -> None:
     """SQLite: the same rule in three statements; its IMMEDIATE transactions serialise writers."""
     Balance.objects.bulk_create([Balance(user_id=operation.user_id)], ignore_conflicts=True)
     balance = Balance.objects.select_for_update().get(pk=operation.user_id)
     new_amount = balance.amount + operation.amount
-    if new_amount < 0:
+    if new_amount < 0 and not may_go_below_zero:
         raise InsufficientBalance(user_id=operation.user_id, balance=balance.amount, needed=-operation.amount)
     balance.amount = new_amount
     balance.save(update_fields=["amount", "updated_at"])

@@ -1,7 +1,8 @@
 """Telegram Stars: invoices, checking and crediting a payment once (and thanking for it once), refunds that
-never leave a user both their Stars and their credits."""
+never leave a user both their Stars and their credits, and refunds Telegram made without us."""
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -14,12 +15,15 @@ from django.utils.translation import gettext
 from apps.analytics.catalogue import Events
 from apps.analytics.services import track
 from apps.core import sending
-from apps.core.gateway import telegram_gateway
+from apps.core.gateway import StarTransaction, telegram_gateway
 from apps.users.models import TelegramUser
 
 from ..exceptions import InsufficientBalance, RefundRefused
 from ..models import (
+    Balance,
     CreditPackage,
+    Discrepancy,
+    DiscrepancyKind,
     Invoice,
     Operation,
     OperationType,
@@ -27,6 +31,7 @@ from ..models import (
     Payment,
     PaymentStatus,
     RefundAbuse,
+    Shortfall,
     SubscriptionPlan,
 )
 from ..revenue import payment_consumed
@@ -103,6 +108,11 @@ def _offer(payload: str) -> _Offer | None:
         if package is not None and payer.isdigit():
             return _Offer(int(payer), package.pk, None, package.title, package.credits, package.stars)
     return None
+
+
+def is_our_invoice(payload: str) -> bool:
+    """Whether this payload names an invoice of ours: a payment of it can be credited."""
+    return _offer(payload) is not None
 
 
 def _on_sale(offer: _Offer) -> CreditPackage | SubscriptionPlan | PaidStream | None:
@@ -215,7 +225,7 @@ def payment_thanked(payment_id: int) -> None:
 
 
 # --- Refunds -----------------------------------------------------------------------------------
-def payment_refund(*, payment_id: int, staff=None) -> Payment:
+def payment_refund(*, payment_id: int, staff=None, allow_negative: bool = False) -> Payment:
     """Give the Stars back (refundStarPayment) and take the credits back, never leaving the user both.
 
     The credits are taken back first, in the ledger, and the payment is "refunding" (committed); then
@@ -228,8 +238,9 @@ def payment_refund(*, payment_id: int, staff=None) -> Payment:
       transactions (refunded) or, after BILLING_REFUND_GRACE, does not (undone, credits back). So does a
       process that dies while it waits.
     RefundRefused when the payment is not paid (refunded, or a refund pending) or the user has spent the
-    credits; nothing was changed then."""
-    payment = _refund_begin(payment_id, staff)
+    credits; nothing was changed then. With `allow_negative` (staff chose so, knowing what the user spent) the
+    credits are taken back all the same and the balance goes below zero."""
+    payment = _refund_begin(payment_id, staff, allow_negative)
     try:
         telegram_gateway().refund_star_payment(user_id=payment.user_id, charge_id=payment.telegram_payment_charge_id)
     except sending.Unconfirmed as error:
@@ -256,7 +267,7 @@ def _refund_key(payment: Payment, step: str = "") -> str:
     return operation_key("refund", f"{ref}:{step}" if step else ref)
 
 
-def _refund_begin(payment_id: int, staff) -> Payment:
+def _refund_begin(payment_id: int, staff, allow_negative: bool) -> Payment:
     """Take the credits back and mark the payment "refunding", in one transaction."""
     with transaction.atomic():
         payment = Payment.objects.select_for_update().get(pk=payment_id)
@@ -274,6 +285,7 @@ def _refund_begin(payment_id: int, staff) -> Payment:
                     payment_id=payment.pk,
                     staff=staff,
                     idempotency_key=_refund_key(payment),
+                    allow_negative=allow_negative,
                 )
             except InsufficientBalance as error:
                 raise RefundRefused(f"the user has already spent the credits ({error.balance} left)") from error
@@ -294,7 +306,9 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
             payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
             if payment.subscription_id is not None:
                 subscription_refunded(payment)
-            _refund_abuse_check(payment)
+            taken = payment.operations.filter(type=OperationType.REFUND, amount__lt=0).order_by("-pk").first()
+            if taken is not None:
+                _refund_abuse_check(payment, before_id=taken.pk)
         elif payment.credits:
             ledger_apply(
                 user_id=payment.user_id,
@@ -310,15 +324,13 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
     return True
 
 
-def _refund_abuse_check(payment: Payment) -> None:
+def _refund_abuse_check(payment: Payment, *, before_id: int | None) -> None:
     """Flag the user if they had consumed REFUND_ABUSE_SHARE or more of the refunded payment's credits before
-    the refund took them back (its latest refund operation): they keep what they used and get the Stars."""
-    taken = (
-        Operation.objects.filter(payment_id=payment.pk, type=OperationType.REFUND, amount__lt=0).order_by("-pk").first()
-    )
-    if not payment.credits or taken is None:
+    the refund took them back (before the operation `before_id`; None: a refund that could take none back, so
+    the whole ledger): they keep what they used and get the Stars."""
+    if not payment.credits:
         return
-    consumed = payment_consumed(taken)
+    consumed = payment_consumed(user_id=payment.user_id, payment_id=payment.pk, before_id=before_id)
     share = (consumed / payment.credits).quantize(Decimal("0.0001"))
     if share >= settings.REFUND_ABUSE_SHARE:
         RefundAbuse.objects.get_or_create(
@@ -331,6 +343,107 @@ def _refund_abuse_check(payment: Payment) -> None:
             },
         )
         logger.warning("refund abuse: user %s had consumed %s of payment %s", payment.user_id, share, payment.pk)
+
+
+# --- Refunds Telegram made ---------------------------------------------------------------------
+def payment_refund_record(*, charge_id: str) -> tuple[Payment | None, bool]:
+    """Record a refund Telegram made without our asking (a dispute) or whose answer we lost, as a
+    refunded_payment update or reconciliation with Telegram's ledger finds it; once, however often it arrives.
+
+    The payment is refunded and its credits are taken back, as many as the balance holds: what the user has
+    already spent is never taken below zero silently, but recorded on the payment (credits_unrecovered) for
+    staff to take back (the balance goes negative) or write off. A refund we asked for and still wait on is
+    settled. Returns the payment (None: no payment of ours has this charge id) and whether this call recorded
+    the refund."""
+    with transaction.atomic():
+        payment = Payment.objects.select_for_update().filter(telegram_payment_charge_id=charge_id).first()
+        if payment is None:
+            logger.error("Telegram refunded payment %s, which we have no record of", charge_id)
+            return None, False
+        if payment.status == PaymentStatus.REFUNDING:
+            recorded = _refund_settle(payment.pk, refunded=True)
+            payment.refresh_from_db()
+            return payment, recorded
+        if payment.status == PaymentStatus.REFUNDED:
+            return payment, False
+        balance = Balance.objects.select_for_update().filter(pk=payment.user_id).values_list("amount", flat=True)
+        take = min(payment.credits, max(balance.first() or Decimal(0), Decimal(0)))
+        taken = None
+        if take > 0:
+            taken = ledger_apply(
+                user_id=payment.user_id,
+                type=OperationType.REFUND,
+                amount=-take,
+                payment_id=payment.pk,
+                reason="refunded by Telegram",
+                idempotency_key=operation_key("refund", f"{payment.pk}:telegram"),
+            )
+        payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
+        payment.credits_unrecovered = (payment.credits - take) or None
+        if payment.subscription_id is not None:
+            subscription_refunded(payment)
+        _refund_abuse_check(payment, before_id=taken.pk if taken else None)
+        payment.save(update_fields=["status", "refunded_at", "credits_unrecovered"])
+    if payment.credits_unrecovered:
+        logger.warning(
+            "Telegram refunded payment %s after user %s spent %s of its credits: staff decide",
+            payment.pk,
+            payment.user_id,
+            payment.credits_unrecovered,
+        )
+    return payment, True
+
+
+def payment_shortfall_take(*, payment_id: int, staff) -> Operation | None:
+    """Staff's decision on the credits a refund could not take back: take them now, the balance going below
+    zero by exactly that much (one refund operation, with the staff member). None when the payment has no
+    shortfall awaiting a decision (decided before: nothing more happens)."""
+    with transaction.atomic():
+        payment = _shortfall_undecided(payment_id)
+        if payment is None:
+            return None
+        operation = ledger_apply(
+            user_id=payment.user_id,
+            type=OperationType.REFUND,
+            amount=-payment.credits_unrecovered,
+            payment_id=payment.pk,
+            staff=staff,
+            reason="spent before Telegram refunded: taken back by staff",
+            idempotency_key=operation_key("refund", f"{payment.pk}:unrecovered"),
+            allow_negative=True,
+        )
+        _shortfall_decided(payment, Shortfall.TAKEN, staff)
+    return operation
+
+
+def payment_shortfall_write_off(*, payment_id: int, staff) -> bool:
+    """Staff's other decision: the user keeps what they spent; no balance changes. False when there was no
+    shortfall awaiting a decision."""
+    with transaction.atomic():
+        payment = _shortfall_undecided(payment_id)
+        if payment is None:
+            return False
+        _shortfall_decided(payment, Shortfall.WRITTEN_OFF, staff)
+    return True
+
+
+def _shortfall_undecided(payment_id: int) -> Payment | None:
+    payment = Payment.objects.select_for_update().get(pk=payment_id)
+    return payment if payment.credits_unrecovered and not payment.unrecovered_resolution else None
+
+
+def _shortfall_decided(payment: Payment, resolution: Shortfall, staff) -> None:
+    """Record who decided what, and close the discrepancy a reconciliation left open for this decision."""
+    payment.unrecovered_resolution, payment.unrecovered_resolved_by = resolution, staff
+    payment.unrecovered_resolved_at = timezone.now()
+    payment.save(update_fields=["unrecovered_resolution", "unrecovered_resolved_at", "unrecovered_resolved_by"])
+    Discrepancy.objects.filter(
+        kind=DiscrepancyKind.UNRECORDED_REFUND, charge_id=payment.telegram_payment_charge_id, resolved_at__isnull=True
+    ).update(
+        resolved_at=payment.unrecovered_resolved_at,
+        resolved_by=staff,
+        resolution=f"unrecovered credits: {resolution.label.lower()}",
+    )
 
 
 @dataclass
@@ -379,19 +492,38 @@ def refunds_settle(*, payment_ids: list[int] | None = None) -> RefundsSettled:
 def _refunds_in_telegram(payments: dict[str, Payment], *, since: datetime) -> tuple[set[str], bool]:
     """The charge ids among `payments` that Telegram's ledger shows refunded to their payer, and whether the
     ledger was read far enough to say the others are not: to its end, or (newest first) back past `since`."""
-    gateway = telegram_gateway()
     found: set[str] = set()
-    offset = 0
-    for _ in range(_MAX_PAGES):
-        page = gateway.star_transactions(offset=offset, limit=_PAGE)
+    ledger = StarLedgerRead(since=since)
+    for page in ledger:
         for entry in page:
             payment = payments.get(entry.id)
             if payment is not None and entry.outgoing and entry.user_id in (payment.user_id, None):
                 found.add(entry.id)
-        if len(found) == len(payments) or len(page) < _PAGE:
+        if len(found) == len(payments):
             return found, True
-        if page[0].date >= page[-1].date and page[-1].date < since:
-            return found, True  # newest first, and this page reaches back before every refund asked
-        offset += len(page)
-    logger.warning("Telegram's Stars ledger read for %d pages without reaching the pending refunds", _MAX_PAGES)
-    return found, False
+    return found, ledger.complete
+
+
+class StarLedgerRead:
+    """The bot's Telegram Stars ledger (getStarTransactions), page by page, newest first, until a page reaches
+    back before `since` or the ledger ends (then `complete`), or `max_pages` were read. Iterating raises
+    `sending.SendFailed` if Telegram cannot be read. `pages` and `transactions` count what was read."""
+
+    def __init__(self, *, since: datetime, max_pages: int = _MAX_PAGES) -> None:
+        self.since, self.max_pages = since, max_pages
+        self.pages = self.transactions = 0
+        self.complete = False
+
+    def __iter__(self) -> Iterator[list[StarTransaction]]:
+        gateway = telegram_gateway()
+        offset = 0
+        for _ in range(self.max_pages):
+            page = gateway.star_transactions(offset=offset, limit=_PAGE)
+            self.pages, self.transactions = self.pages + 1, self.transactions + len(page)
+            # Newest first, and this page reaches back before `since`; or the last page.
+            self.complete = len(page) < _PAGE or (page[0].date >= page[-1].date and page[-1].date < self.since)
+            yield page
+            if self.complete:
+                return
+            offset += len(page)
+        logger.warning("Telegram's Stars ledger read for %d pages without reaching %s", self.max_pages, self.since)

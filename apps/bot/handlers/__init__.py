@@ -57,6 +57,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(language.language_chosen, pattern=r"^language:"))
     application.add_handler(PreCheckoutQueryHandler(billing.pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, billing.successful_payment))
+    application.add_handler(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, billing.refunded_payment))
     application.add_handler(
         MessageHandler(NEW_MESSAGES & filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, chat.text_message)
     )

@@ -18,6 +18,7 @@ from apps.billing.services import (
     invoice_payload,
     payment_problem,
     payment_record,
+    payment_refund_record,
     payment_thanked,
     tracked_url,
 )
@@ -184,6 +185,13 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     thanks = await sync_to_async(_thanks)(payment)
     await update.effective_message.reply_text(thanks, do_quote=False)
     await sync_to_async(payment_thanked)(payment.pk)
+
+
+async def refunded_payment(update: Update, context: BotContext) -> None:
+    """Telegram refunded a payment by itself (a dispute) or on a request of ours whose answer was lost: the
+    refund is recorded and its credits taken back once, however often the update arrives."""
+    refunded = update.effective_message.refunded_payment
+    await sync_to_async(payment_refund_record)(charge_id=refunded.telegram_payment_charge_id)
 
 
 def _thanks(payment: Payment) -> str:
