@@ -1,7 +1,10 @@
 import importlib
 import json
 import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,6 +48,65 @@ def analyst_api(analyst_group):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=staff).key}")
     return client
+
+
+# --- Browser ----------------------------------------------------------------------------------
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+# Screenshots the browser tests take, for people to look at (git-ignored).
+ARTEFACTS = Path(__file__).parent / "artefacts"
+
+
+@pytest.fixture
+def browser():
+    """Headless Chromium (Debian's chromium and chromium-driver), 1400 px wide; skips without them unless
+    BOTDESK_REQUIRE_BROWSER is set."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        reason = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
+        if os.environ.get("BOTDESK_REQUIRE_BROWSER"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    profile = tempfile.mkdtemp(prefix="chromium-")
+    for flag in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1400,1800",
+        f"--user-data-dir={profile}",
+    ]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def screenshot(browser) -> Callable[[str], Path]:
+    """Saves the whole page, not only the window, as ARTEFACTS/<name>.png."""
+
+    def save(name: str) -> Path:
+        ARTEFACTS.mkdir(exist_ok=True)
+        path = ARTEFACTS / f"{name}.png"
+        window = browser.get_window_size()
+        height = browser.execute_script("return document.documentElement.scrollHeight")
+        browser.set_window_size(window["width"], max(height, window["height"]))
+        browser.execute_script("window.scrollTo(0, 0)")
+        browser.save_screenshot(str(path))
+        browser.set_window_size(window["width"], window["height"])
+        return path
+
+    return save
 
 
 # --- Telegram ---------------------------------------------------------------------------------

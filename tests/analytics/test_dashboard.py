@@ -1,53 +1,15 @@
 """The staff dashboard in a real headless Chromium: logs in, opens it, checks the charts rendered."""
 
 import os
-import shutil
-import tempfile
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.utils import timezone
 
 from apps.billing.revenue import GROUPINGS, revenue_rows
 from apps.core.dates import day_start
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
-@pytest.fixture
-def browser():
-    if not (CHROMIUM and CHROMEDRIVER):
-        reason = "needs Debian's chromium and chromium-driver (apt-get install chromium chromium-driver)"
-        if os.environ.get("BOTDESK_REQUIRE_BROWSER"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    profile = tempfile.mkdtemp(prefix="chromium-")
-    for flag in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--window-size=1400,1800",
-        f"--user-data-dir={profile}",
-    ]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-    shutil.rmtree(profile, ignore_errors=True)
 
 
 def test_staff_sees_every_chart_drawn_from_the_api(browser, live_server, reference_data):
