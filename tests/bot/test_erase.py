@@ -1,0 +1,298 @@
+"""Erasing a Telegram user everywhere (apps.bot.flows.erase): afterwards no table and no cache key holds their
+id, names or anything they wrote; the ledger and payments stay under a pseudonym, and every count with them."""
+
+import json
+import pickle
+from collections import Counter
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.apps import apps
+from django.contrib.admin.models import CHANGE, LogEntry
+from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
+from django.core.management import CommandError, call_command
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from apps.analytics.catalogue import Events
+from apps.analytics.jobs import events_rollup
+from apps.analytics.models import AnalyticsEvent, EventDailyCount
+from apps.analytics.services import track
+from apps.billing.models import Balance, Operation, Payment, RefundAbuse, Subscription, SubscriptionPlan
+from apps.billing.services import add_to_balance, invoice_payload, log_kie_operation, payment_record
+from apps.bot import static_text
+from apps.bot.flows.erase import user_erase
+from apps.bot.flows.export import user_data_json
+from apps.bot.flows.profiles import profile_refresh_if_stale
+from apps.bot.models import InboxStatus, InboxUpdate, Reply, VoiceTranscript
+from apps.bot.services import inbox_receive
+from apps.broadcast.models import BroadcastDelivery, DeliveryStatus
+from apps.broadcast.selectors import delivery_counts, get_users_by_criteria
+from apps.core.redis import redis_client
+from apps.journey.services import update_journey_stage
+from apps.llm.models import DailyUsage, LLMRequest
+from apps.sessions.models import UserSession
+from apps.users.models import ErasureReceipt, TelegramUser, UserActivityLog, UserActivityLogArchive
+from apps.users.selectors import users_due_for_rotation
+from tests.factories import BroadcastFactory, CreditPackageFactory, PaymentFactory, UserWithBalanceFactory
+from tests.fakes.openai import Answer
+from tests.helpers import message_update
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+USER_ID = 987_650_123_456
+USERNAME = "agrippina_quill"
+FIRST_NAME = "Агриппина"
+LAST_NAME = "Quillfeather"
+PHRASE = "бабушкин синий велосипед in Tver №4471"
+NEEDLES = [str(USER_ID), USERNAME, FIRST_NAME, LAST_NAME, PHRASE]
+SENDER = {"username": USERNAME, "first_name": FIRST_NAME, "last_name": LAST_NAME}
+
+
+@dataclass
+class Planted:
+    staff: User
+    sent: BroadcastDelivery
+    pending: BroadcastDelivery
+    other: TelegramUser
+
+
+def _plant(post_update, llm_api, settings) -> Planted:
+    """The user in every table that can hold them, through the bot where the bot writes it: /start, a chat turn
+    (prompts stored), a profile refresh (the LLM's answer cached), the journey; payments (an old payload, an
+    invoice, a subscription), a refund-abuse flag, staff's adjustment naming them, events, broadcast deliveries,
+    an update still pending with its reply and voice transcript, a failed one, an admin history entry. And
+    another user, who must lose nothing."""
+    settings.STORE_PROMPTS = True
+    now = timezone.now()
+    post_update(message_update("/start", user_id=USER_ID, **SENDER))
+    llm_api.then(
+        Answer(text=f"You said: {PHRASE}"),
+        Answer(text=json.dumps({"summary": f"Dreams of {PHRASE}", "streams": ["travel"]}, ensure_ascii=False)),
+    )
+    post_update(message_update(PHRASE, user_id=USER_ID, **SENDER))
+    assert profile_refresh_if_stale(TelegramUser.objects.get(pk=USER_ID)), "the profile answer is cached"
+    update_journey_stage(USER_ID, "call_to_adventure")
+
+    staff = User.objects.create_user("clerk", is_staff=True)
+    add_to_balance(USER_ID, Decimal(5), reason=f"goodwill for {FIRST_NAME} after the outage", staff=staff)
+    old_payment = PaymentFactory(user_id=USER_ID)  # the old payload: "pkg:<package>:<user>"
+    RefundAbuse.objects.create(
+        user_id=USER_ID, payment=old_payment, credits_consumed=80, stars_returned=50, share_consumed=Decimal("0.8")
+    )
+    package = CreditPackageFactory(title="Starter")
+    payload = invoice_payload(user_id=USER_ID, package=package)
+    payment_record(user_id=USER_ID, payload=payload, currency="XTR", total_amount=package.stars, charge_id="charge-1")
+    plan = SubscriptionPlan.objects.create(title="Monthly", stars=100, credits=Decimal(300))
+    payload = invoice_payload(user_id=USER_ID, plan=plan)
+    payment_record(user_id=USER_ID, payload=payload, currency="XTR", total_amount=100, charge_id="charge-2")
+    log_kie_operation(USER_ID, "image-model", prompt=PHRASE, result_url=f"https://cdn.example/{USERNAME}.png")
+
+    track(
+        Events.SERVICE_SUGGESTED,
+        user_id=USER_ID,
+        properties={"service_name": f"a walk for {FIRST_NAME}", "confidence_score": 0.9, "full_name": LAST_NAME},
+    )
+    AnalyticsEvent.objects.create(event_name=Events.BOT_STARTED, user_id=USER_ID, occurred_at=now - timedelta(days=1))
+    UserActivityLogArchive.objects.create(user_id=USER_ID, chat_id=USER_ID, activity_type="message", details={"n": 1})
+    UserActivityLog.objects.create(user_id=USER_ID, chat_id=USER_ID, activity_type="note", details={"text": PHRASE})
+
+    sent = BroadcastFactory().deliveries.create(user_id=USER_ID, status=DeliveryStatus.SENT, message_id=7, sent_at=now)
+    pending = BroadcastFactory().deliveries.create(user_id=USER_ID)
+
+    waiting = message_update(PHRASE, user_id=USER_ID, **SENDER)
+    inbox_receive(payload=waiting, enqueue=False)
+    Reply.objects.create(update_id=waiting["update_id"], chat_id=USER_ID, parts=[f"About {PHRASE}"])
+    VoiceTranscript.objects.create(update_id=waiting["update_id"], text=PHRASE)
+    failed = message_update(f"/buy {PHRASE}", user_id=USER_ID, **SENDER)
+    inbox_receive(payload=failed, enqueue=False)
+    InboxUpdate.objects.filter(pk=failed["update_id"]).update(status=InboxStatus.FAILED, error=f"broke on {PHRASE}")
+
+    LogEntry.objects.create(
+        user=staff,
+        content_type=ContentType.objects.get_for_model(TelegramUser),
+        object_id=str(USER_ID),
+        object_repr=str(TelegramUser.objects.get(pk=USER_ID)),
+        action_flag=CHANGE,
+        change_message="[]",
+    )
+    other = UserWithBalanceFactory(username="someone_else", first_name="Boris")
+    post_update(message_update("someone else's own words", user_id=other.pk, username="someone_else"))
+    return Planted(staff=staff, sent=sent, pending=pending, other=TelegramUser.objects.get(pk=other.pk))
+
+
+def _tables() -> dict[str, list[tuple]]:
+    """Every row of every table, each value as text (JSON as it reads, not escaped)."""
+
+    def text(value: object) -> str:
+        return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+
+    tables = {}
+    for model in apps.get_models(include_auto_created=True):
+        if model._meta.managed and not model._meta.proxy:
+            columns = [field.attname for field in model._meta.concrete_fields]
+            rows = model.objects.order_by("pk").values_list(*columns)
+            tables[model._meta.label] = [tuple(text(value) for value in row) for row in rows]
+    return tables
+
+
+def _found_in_tables() -> dict[str, set[str]]:
+    """Which needles each table holds."""
+    found = {}
+    for label, rows in _tables().items():
+        content = "\n".join("\t".join(row) for row in rows).casefold()
+        if hits := {needle for needle in NEEDLES if needle.casefold() in content}:
+            found[label] = hits
+    return found
+
+
+def _cache_contents() -> list[str]:
+    """Every key of the cache and every value it holds, as text: Redis' whole test database on the services
+    leg, the local-memory cache otherwise."""
+    client = redis_client()
+    if client is None:
+        return [f"{key} {pickle.loads(value)!r}" for key, value in cache._cache.items()]
+    contents = []
+    for key in client.scan_iter():
+        value = client.get(key) if client.type(key) == b"string" else b""
+        try:
+            value = repr(pickle.loads(value))
+        except Exception:
+            value = value.decode(errors="replace")
+        contents.append(f"{key.decode(errors='replace')} {value}")
+    return contents
+
+
+def _found_in_cache() -> set[str]:
+    content = "\n".join(_cache_contents()).casefold()
+    return {needle for needle in NEEDLES if needle.casefold() in content}
+
+
+def _aggregates() -> dict[str, object]:
+    """What counts over users must not change: events per name, the daily rollups, LLM usage per day, payments."""
+    events_rollup()
+    usage = DailyUsage.objects.values_list("date").annotate(Sum("requests"), Sum("total_tokens"), Sum("cost"))
+    return {
+        "events": Counter(dict(AnalyticsEvent.objects.values_list("event_name").annotate(Count("id")))),
+        "daily counts": list(
+            EventDailyCount.objects.order_by("date", "event_name").values_list("date", "event_name", "events", "users")
+        ),
+        "usage": sorted(usage),
+        "requests": LLMRequest.objects.aggregate(Count("id"), Sum("total_tokens"), Sum("cost")),
+        "payments": sorted(Payment.objects.values_list("telegram_payment_charge_id", "stars", "credits", "status")),
+    }
+
+
+@pytest.fixture
+def planted(post_update, bot_api, llm_api, settings) -> Planted:
+    cache.clear()  # today's profile-refresh mark of an earlier test would keep this one's from being made
+    return _plant(post_update, llm_api, settings)
+
+
+def test_after_the_erase_no_table_and_no_cache_key_names_the_user_or_holds_what_they_wrote(planted):
+    before = _found_in_tables()
+    everywhere = set().union(*before.values())
+    assert everywhere == set(NEEDLES), "the planting reached every needle"
+    assert {"bot_sessions.UserSession", "llm.LLMRequest", "bot.InboxUpdate", "bot.VoiceTranscript"} <= set(before)
+    assert {str(USER_ID), PHRASE} <= _found_in_cache(), "the profile answer and refresh mark are cached"
+    balance = Balance.objects.get(pk=USER_ID).amount
+    operations = Operation.objects.filter(user_id=USER_ID).count()
+    other_data = user_data_json(planted.other.pk)
+    aggregates = _aggregates()
+
+    receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN, staff=planted.staff)
+
+    assert _found_in_tables() == {}
+    assert _found_in_cache() == set()
+    assert _aggregates() == aggregates
+    assert user_data_json(planted.other.pk) == other_data, "nobody else lost anything"
+    call_command("verify_ledger")  # raises CommandError on any balance != Σ operations
+
+    pseudonym = TelegramUser.objects.get(pk=receipt.pseudonym_id)
+    assert pseudonym.pk < 0 and pseudonym.erased_at is not None and not pseudonym.is_active
+    assert (pseudonym.username, pseudonym.first_name, pseudonym.psychological_summary) == ("", "", "")
+    assert (pseudonym.last_journey_stage, pseudonym.streams, pseudonym.markers) == (None, [], {})
+    assert Balance.objects.get(pk=pseudonym.pk).amount == balance
+    assert Operation.objects.filter(user=pseudonym).count() == operations
+    assert Payment.objects.filter(user=pseudonym).count() == 3
+    assert Subscription.objects.get().user == pseudonym and RefundAbuse.objects.get().user == pseudonym
+    assert not UserSession.objects.exists() or UserSession.objects.get().user == planted.other
+    assert delivery_counts(planted.sent.broadcast_id)[DeliveryStatus.SENT] == 1
+    planted.pending.refresh_from_db()
+    assert planted.pending.status == DeliveryStatus.FAILED, "a pending broadcast never reaches the pseudonym"
+    assert [entry.object_id for entry in LogEntry.objects.all()] == [str(pseudonym.pk)]
+
+    assert (receipt.erased_by, receipt.via, receipt.reason) == (planted.staff, "admin", "asked by email")
+    assert receipt.counts["billing.Operation"] == operations
+    assert receipt.counts["bot_sessions.UserSession"] == 1
+    assert receipt.counts["bot.InboxUpdate"] == 2 and receipt.counts["users.TelegramUser"] == 1
+    assert receipt.counts["analytics.AnalyticsEvent"] == AnalyticsEvent.objects.filter(user=pseudonym).count()
+
+
+def test_erasing_twice_changes_nothing_the_second_time(planted):
+    first = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.COMMAND)
+    tables = _tables()
+    assert user_erase(USER_ID, reason="again", via=ErasureReceipt.Via.COMMAND) is None
+    assert user_erase(first.pseudonym_id, reason="the pseudonym", via=ErasureReceipt.Via.COMMAND) is None
+    assert _tables() == tables
+    assert ErasureReceipt.objects.get() == first
+
+
+def test_a_new_update_from_the_same_id_starts_a_new_user_with_no_trace_of_the_old(planted, post_update, bot_api):
+    receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.USER)
+    bot_api.reset()
+    post_update(message_update("/start", user_id=USER_ID, **SENDER))
+
+    user = TelegramUser.objects.get(pk=USER_ID)
+    assert user.registration_date > receipt.erased_at and user.erased_at is None
+    assert (user.psychological_summary, user.last_journey_stage, user.streams) == ("", None, [])
+    [welcome] = [call.params["text"] for call in bot_api.calls_to("sendMessage")]
+    assert welcome == static_text.WELCOME_NEW.format(name=FIRST_NAME)
+    [trial] = Operation.objects.filter(user=user)
+    assert (trial.reason, trial.amount) == ("trial credit", Decimal(20)), "a trial of their own"
+    assert Balance.objects.get(pk=USER_ID).amount == Decimal(20)
+    assert not Payment.objects.filter(user=user).exists() and not UserSession.objects.filter(user=user).exists()
+    assert not AnalyticsEvent.objects.filter(user=user).exclude(event_name=Events.BOT_STARTED).exists()
+    call_command("verify_ledger")
+
+
+def test_a_pseudonym_is_nobody_to_profile_or_to_broadcast_to_even_if_marked_active(planted):
+    receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
+    TelegramUser.objects.filter(pk=receipt.pseudonym_id).update(is_active=True, last_seen_date=timezone.now())
+    assert UserActivityLog.objects.filter(user_id=receipt.pseudonym_id, activity_type="message").exists()
+    assert receipt.pseudonym_id not in users_due_for_rotation().values_list("id", flat=True)
+    assert receipt.pseudonym_id not in get_users_by_criteria({}).values_list("id", flat=True)
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+def test_an_erase_needs_a_reason(reason):
+    UserWithBalanceFactory(id=USER_ID)
+    with pytest.raises(ValueError, match="reason"):
+        user_erase(USER_ID, reason=reason, via=ErasureReceipt.Via.ADMIN)
+    assert TelegramUser.objects.filter(pk=USER_ID).exists() and not ErasureReceipt.objects.exists()
+
+
+def test_manage_py_erase_user_prints_the_receipts_counts(capsys):
+    UserWithBalanceFactory(id=USER_ID, username=USERNAME)
+    call_command("erase_user", str(USER_ID), "--reason", "court order 12/7")
+    out = capsys.readouterr().out
+    receipt = ErasureReceipt.objects.get()
+    assert (receipt.via, receipt.reason, receipt.erased_by) == ("command", "court order 12/7", None)
+    assert "billing.Operation: 1" in out and "users.TelegramUser: 1" in out and f"receipt {receipt.pk}" in out
+    assert not TelegramUser.objects.filter(pk=USER_ID).exists()
+
+    call_command("erase_user", str(USER_ID), "--reason", "again")
+    assert "nothing to erase" in capsys.readouterr().out
+    assert ErasureReceipt.objects.count() == 1
+
+
+@pytest.mark.parametrize("reason", [[], ["--reason", " "]])
+def test_manage_py_erase_user_refuses_without_a_reason(reason):
+    UserWithBalanceFactory(id=USER_ID)
+    with pytest.raises(CommandError, match="a reason is required"):
+        call_command("erase_user", str(USER_ID), *reason)
+    assert TelegramUser.objects.filter(pk=USER_ID).exists()
