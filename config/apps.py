@@ -20,3 +20,9 @@ class BotdeskAdminConfig(AdminConfig):
             sender=apps.get_app_config("django_celery_beat"),
             dispatch_uid="config.schedule.sync_schedule_after_migrate",
         )
+        # Every run of a scheduled job is recorded, in whichever process runs it (Django is set up in each).
+        from config.job_recording import record_job_runs
+
+        record_job_runs()
+        # The job list replaces django-celery-beat's "Periodic tasks" page, registered by autodiscover above.
+        from config import jobs_admin  # noqa: F401

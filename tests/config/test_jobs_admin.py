@@ -1,0 +1,141 @@
+"""The admin's job list ("Periodic tasks"): what each job does, its schedule in words, and how its last run went."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import escape
+from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
+
+from apps.analytics.models import AnalyticsEvent
+from apps.analytics.tasks import purge_events
+from apps.bot.job_runs import job_run_finish, job_run_start
+from apps.bot.models import JobRun
+from apps.bot.tasks import rotate_profiles
+from config.jobs_admin import crontab_in_words, duration_in_words, interval_in_words, run_in_words
+from config.schedule import SCHEDULE
+
+pytestmark = pytest.mark.django_db
+
+JOBS = reverse("admin:django_celery_beat_periodictask_changelist")
+ROTATION = "Users: rotate psychological profiles (daily)"
+EVENTS = "Analytics: purge raw events after ANALYTICS_RETENTION_DAYS"
+
+
+def _row(page: str, name: str) -> str:
+    """The text of the list's row of the job named `name`, tags dropped."""
+    rows = [row for row in re.findall(r"<tr.*?</tr>", page, re.S) if f">{escape(name)}<div" in row]
+    assert len(rows) == 1, name
+    return " ".join(re.sub(r"<[^>]+>", " ", rows[0]).split())
+
+
+def test_the_job_list_says_what_each_job_does_when_and_how_it_last_went(admin_client, monkeypatch):
+    AnalyticsEvent.objects.create(event_name="bot_started", occurred_at=timezone.now() - timedelta(days=400))
+    purge_events.delay()
+
+    def llm_down() -> None:
+        raise ConnectionError("the LLM provider refused the connection\nTraceback (most recent call last): ...")
+
+    monkeypatch.setattr("apps.bot.tasks.profiles.rotate_profiles", llm_down)
+    rotate_profiles.apply()
+    sent_by_beat = timezone.now() - timedelta(minutes=2, seconds=5)
+    PeriodicTask.objects.filter(task="apps.billing.tasks.release_stale_reserves").update(last_run_at=sent_by_beat)
+
+    page = admin_client.get(JOBS).content.decode()
+    descriptions = {job.name: job.description for job in SCHEDULE}
+    rotation = _row(page, ROTATION)
+    assert escape(descriptions[ROTATION]) in rotation
+    assert "every day at 03:00 (UTC)" in rotation
+    assert "failed" in rotation and "ConnectionError: the LLM provider refused the connection" in rotation
+    assert "Traceback" not in rotation, "the error's first line only"
+
+    events = _row(page, EVENTS)
+    assert "every day at 03:30 (UTC)" in events and "ok" in events and "1 event(s) purged" in events
+    assert "Sundays at 04:00 (UTC)" in _row(page, "Users: archive old activity of busy users (weekly)")
+    broadcasts = _row(page, "Broadcasts: start scheduled, resume stalled (every 30 s)")
+    assert "every 30 seconds" in broadcasts and "not run yet" in broadcasts
+    sent = _row(page, "Billing: release holds of answers that never settled")
+    assert "every 5 minutes" in sent and "no run recorded; beat last sent it" in sent and "2 minutes ago" in sent
+    assert "every minute" in _row(page, "Inbox: enqueue unprocessed updates")
+
+
+def test_the_job_list_reads_each_jobs_last_run_in_one_query(admin_client):
+    with CaptureQueriesContext(connection) as before:
+        assert admin_client.get(JOBS).status_code == 200
+    for job in SCHEDULE:
+        job_run_start(task=job.task, task_id=job.name)
+        job_run_finish(task=job.task, task_id=job.name, ok=True, summary="done")
+    with CaptureQueriesContext(connection) as after:
+        page = admin_client.get(JOBS).content.decode()
+    assert page.count("done") >= len(SCHEDULE)
+    assert len(after.captured_queries) == len(before.captured_queries)
+
+
+def test_staffs_own_description_shows_as_a_note_under_the_jobs(admin_client):
+    PeriodicTask.objects.filter(name=ROTATION).update(description="paused while the new model is tried")
+    rotation = _row(admin_client.get(JOBS).content.decode(), ROTATION)
+    assert "Note: paused while the new model is tried" in rotation
+
+
+def test_a_jobs_page_and_its_runs(admin_client):
+    AnalyticsEvent.objects.create(event_name="bot_started", occurred_at=timezone.now() - timedelta(days=400))
+    purge_events.delay()
+    job = PeriodicTask.objects.get(name=EVENTS)
+    page = admin_client.get(reverse("admin:django_celery_beat_periodictask_change", args=[job.pk])).content.decode()
+    assert "Counts finished days into daily totals" in page and "1 event(s) purged" in page
+
+    runs_url = re.search(r'href="([^"]*jobrun/\?task=[^"]*)"', page)[1].replace("&amp;", "&")
+    runs = admin_client.get(runs_url).content.decode()
+    assert "1 event(s) purged" in runs and EVENTS in runs
+
+
+@pytest.mark.parametrize(
+    ("every", "period", "words"),
+    [
+        (30, "seconds", "every 30 seconds"),
+        (60, "seconds", "every minute"),
+        (90, "seconds", "every 90 seconds"),
+        (300, "seconds", "every 5 minutes"),
+        (3600, "seconds", "every hour"),
+        (12, "hours", "every 12 hours"),
+        (86400, "seconds", "every day"),
+        (604800, "seconds", "every 7 days"),
+        (1, "days", "every day"),
+    ],
+)
+def test_an_interval_in_words(every, period, words):
+    assert interval_in_words(IntervalSchedule(every=every, period=period)) == words
+
+
+@pytest.mark.parametrize(
+    ("fields", "words"),
+    [
+        ({"hour": "3", "minute": "0"}, "every day at 03:00 (Europe/Moscow)"),
+        ({"hour": "4", "minute": "0", "day_of_week": "0"}, "Sundays at 04:00 (Europe/Moscow)"),
+        ({"hour": "23", "minute": "5", "day_of_week": "fri"}, "Fridays at 23:05 (Europe/Moscow)"),
+        ({"hour": "9-17", "minute": "0", "day_of_week": "1-5"}, None),  # anything else: cron-descriptor's words
+    ],
+)
+def test_a_crontab_in_words(fields, words):
+    crontab = CrontabSchedule(**fields, timezone="Europe/Moscow")
+    assert crontab_in_words(crontab) == (words or crontab.human_readable)
+
+
+def test_a_run_without_an_end_is_running_until_its_time_limit_is_past(settings):
+    now = timezone.now()
+    run = JobRun(task="apps.analytics.tasks.purge_events", started_at=now - timedelta(seconds=10))
+    assert "running, started" in run_in_words(run, now=now, runs_url="/runs")
+    run.started_at = now - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 1)
+    assert "no end recorded" in run_in_words(run, now=now, runs_url="/runs")
+
+
+@pytest.mark.parametrize(
+    ("seconds", "words"),
+    [(0.021, "21 ms"), (3.25, "3.2 s"), (12.4, "12 s"), (200, "3 min 20 s"), (3900, "1 h 5 min")],
+)
+def test_a_runs_length_in_words(seconds, words):
+    assert duration_in_words(timedelta(seconds=seconds)) == words
