@@ -1,4 +1,5 @@
-"""The page of a Telegram user: what the bot knows of them across the apps (profile, money, activity)."""
+"""The page of a Telegram user: what the bot knows of them across the apps (profile, money, activity). An erased
+person's pseudonym (apps.bot.flows.erase) has a page too: the ledger it keeps, read-only, and its receipt."""
 
 from decimal import Decimal
 
@@ -9,16 +10,20 @@ from django.db.models import DecimalField, Expression, QuerySet
 from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from apps.billing.models import RefundAbuse
 from apps.billing.revenue import GROUPINGS, revenue_rows, user_revenue
 from apps.billing.services import get_user_balance
 from apps.core.money import credits_phrase, stars_text, usd_text
-from apps.users.models import TelegramUser
+from apps.users.models import ErasureReceipt, TelegramUser
 from apps.users.selectors import user_latest_activity
 
+from .erase import UserErase
 from .export import UserDataDownload
 
 # What Telegram tells us and the first contact set: shown, never edited by staff.
@@ -32,6 +37,11 @@ FROM_TELEGRAM = [
     "source",
     "registration_date",
     "last_seen_date",
+]
+# All a pseudonym keeps: what aggregates group by, and no person is named by.
+ERASED_FIELDSETS = [
+    ("Erased user", {"fields": ["erasure", "language_code", "source", "registration_date"]}),
+    ("Money", {"fields": ["economics"]}),
 ]
 
 
@@ -78,12 +88,32 @@ class RefundAbuseFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=RefundAbuse.objects.values("user_id")) if self.value() == "yes" else queryset
 
 
+class ErasedFilter(admin.SimpleListFilter):
+    """People unless asked otherwise: the pseudonyms that keep erased people's ledgers are no one to look for."""
+
+    title = "erased"
+    parameter_name = "erased"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("all", "All")]
+
+    def choices(self, changelist):
+        # Without a value the list shows people, so Django's "All" choice reads "No" here.
+        people, *others = super().choices(changelist)
+        return [{**people, "display": "No"}, *others]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() == "all":
+            return queryset
+        return queryset.filter(erased_at__isnull=self.value() != "yes")
+
+
 @admin.register(TelegramUser)
-class TelegramUserAdmin(UserDataDownload):
+class TelegramUserAdmin(UserErase, UserDataDownload):
     list_display = [
         "id",
         "username",
-        "full_name",
+        "name",
         "is_active",
         "is_admin",
         "gender",
@@ -94,6 +124,7 @@ class TelegramUserAdmin(UserDataDownload):
         "lifetime_margin",
     ]
     list_filter = [
+        ErasedFilter,
         "is_active",
         "is_admin",
         "gender",
@@ -106,7 +137,7 @@ class TelegramUserAdmin(UserDataDownload):
     search_fields = ["=id", "username", "first_name", "last_name"]
     date_hierarchy = "registration_date"
     ordering = ["-last_seen_date"]
-    readonly_fields = [*FROM_TELEGRAM, "latest_activity", "economics", "data_download"]
+    readonly_fields = [*FROM_TELEGRAM, "latest_activity", "economics", "data_download", "erase_link", "erasure"]
     fieldsets = [
         ("Telegram", {"fields": FROM_TELEGRAM}),
         ("Status", {"fields": ["is_active", "is_admin", "staff_account"]}),
@@ -136,8 +167,23 @@ class TelegramUserAdmin(UserDataDownload):
     def has_add_permission(self, request) -> bool:
         return False  # users come from Telegram
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # their payments refuse it; erasing is the way (UserErase)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return (obj is None or obj.erased_at is None) and super().has_change_permission(request, obj)
+
+    def get_fieldsets(self, request: HttpRequest, obj: TelegramUser | None = None) -> list:
+        if obj is not None and obj.erased_at is not None:
+            return ERASED_FIELDSETS
+        return super().get_fieldsets(request, obj)
+
     def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
         return MarginChangeList
+
+    @admin.display(description="name", ordering="first_name")
+    def name(self, obj: TelegramUser) -> str:
+        return "Erased user" if obj.erased_at is not None else obj.full_name
 
     @admin.display(description="lifetime margin", ordering=LifetimeMarginOrder())
     def lifetime_margin(self, obj: TelegramUser) -> str:
@@ -158,3 +204,22 @@ class TelegramUserAdmin(UserDataDownload):
     def latest_activity(self, obj: TelegramUser) -> SafeString:
         rows = user_latest_activity(user_id=obj.pk)
         return SafeString(render_to_string("admin/users/latest_activity.html", {"rows": rows}))
+
+    @admin.display(description="erased")
+    def erasure(self, obj: TelegramUser) -> SafeString:
+        """When, and the receipt: this row is the pseudonym an erase left."""
+        when = date_format(timezone.localtime(obj.erased_at), "DATETIME_FORMAT")
+        receipt = ErasureReceipt.objects.filter(pseudonym_id=obj.pk).first()
+        link = (
+            format_html(
+                ' (<a href="{}">the receipt</a>)',
+                reverse(f"{self.admin_site.name}:users_erasurereceipt_change", args=[receipt.pk]),
+            )
+            if receipt is not None
+            else ""
+        )
+        return format_html(
+            "{}{}. This row keeps an erased person's ledger and payments under a pseudonym: nothing here names them.",
+            when,
+            link,
+        )
