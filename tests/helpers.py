@@ -95,6 +95,38 @@ def message_update(text: str, *, user_id: int = 12345678, update_id: int | None 
     return payload
 
 
+def callback_update(
+    data: str,
+    *,
+    user_id: int = 12345678,
+    message_id: int = 5,
+    message_date: int | None = None,
+    update_id: int | None = None,
+    **user: Any,
+) -> dict[str, Any]:
+    """A press of an inline button with `data`, under the bot's message `message_id` (sent at `message_date`,
+    Unix time; now unless given) in the user's private chat, from an English-speaking user unless
+    `language_code` says otherwise."""
+    update_id = update_id if update_id is not None else next(_update_ids)
+    person = {"id": user_id, "is_bot": False, "first_name": "FirstName", "language_code": "en", **user}
+    message = {
+        "message_id": message_id,
+        "date": message_date if message_date is not None else int(time.time()),
+        "chat": {"id": user_id, "type": "private"},
+        "text": "?",
+    }
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": str(update_id),
+            "from": person,
+            "message": message,
+            "chat_instance": "1",
+            "data": data,
+        },
+    }
+
+
 def my_chat_member_update(*, user_id: int, old: str, new: str) -> dict[str, Any]:
     person = {"id": user_id, "is_bot": False, "first_name": "FirstName", "username": "username"}
     bot = {"id": 123456, "is_bot": True, "first_name": "Botdesk Test", "username": "botdesk_test_bot"}

@@ -212,6 +212,7 @@ COMMAND_DESCRIPTIONS = {
     "journey": pgettext_lazy("command", "Where you are on the hero's journey"),
     "language": pgettext_lazy("command", "Choose the language"),
     "mydata": pgettext_lazy("command", "Download your data"),
+    "forget": pgettext_lazy("command", "Erase everything I know about you"),
     "help": pgettext_lazy("command", "What I can do, and your balance"),
 }
 

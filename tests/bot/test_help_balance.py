@@ -70,9 +70,18 @@ def test_help_says_what_the_bot_does_its_commands_the_balance_and_how_to_top_up(
     assert text.startswith(first_line)
     listed = [line for line in text.splitlines() if line.startswith("/")]
     assert listed == [f"/{command.command} — {command.description}" for command in menu(language)]
-    assert {"/start", "/new", "/balance", "/buy", "/subscription", "/journey", "/language", "/mydata", "/help"} == {
-        line.split(" ")[0] for line in listed
-    }
+    assert {
+        "/start",
+        "/new",
+        "/balance",
+        "/buy",
+        "/subscription",
+        "/journey",
+        "/language",
+        "/mydata",
+        "/forget",
+        "/help",
+    } == {line.split(" ")[0] for line in listed}
     assert f" {balance}. " in text
     assert "/buy" in text.split("\n\n")[-1], "how to top up"
     [[button]] = help_["reply_markup"]["inline_keyboard"]

@@ -17,6 +17,7 @@ from . import (
     contact,
     errors,
     export,
+    forget,
     help,
     journey,
     language,
@@ -44,6 +45,7 @@ def register_handlers(application: Application) -> None:
         ("stats", admin.stats),
         ("language", language.choose_language),
         ("mydata", export.my_data),
+        ("forget", forget.forget),
         ("help", help.help_command),
     ]:
         application.add_handler(CommandHandler(name, callback, filters=NEW_MESSAGES))
@@ -55,6 +57,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(billing.buy_choice, pattern=r"^buy:"))
     application.add_handler(CallbackQueryHandler(subscription.subscription_button, pattern=r"^subscription:"))
     application.add_handler(CallbackQueryHandler(language.language_chosen, pattern=r"^language:"))
+    application.add_handler(CallbackQueryHandler(forget.forget_button, pattern=r"^forget:"))
     application.add_handler(PreCheckoutQueryHandler(billing.pre_checkout))
     application.add_handler(MessageHandler(filters.SUCCESSFUL_PAYMENT, billing.successful_payment))
     application.add_handler(MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, billing.refunded_payment))
