@@ -1,23 +1,24 @@
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse_lazy
 
 from apps.analytics.database import database_budget
 from apps.billing.models import Operation
-from apps.bot.selectors import inbox_overview
+from apps.bot.overview import front_page
 from apps.journey.models import JourneyStage
-from apps.users.selectors import users_overview
 
 
 class BotdeskAdminSite(admin.AdminSite):
     site_header = "Botdesk"
     site_title = "Botdesk admin"
     index_title = "Back office"
+    # "View site": the bot has no site of its own; its dashboard is what there is to see.
+    site_url = reverse_lazy("admin:dashboard")
 
     def index(self, request: HttpRequest, extra_context: dict | None = None) -> TemplateResponse:
         # Staff open the admin to see how the bot is doing before they look for a record.
-        context = {"users_overview": users_overview(), "inbox_overview": inbox_overview(), **(extra_context or {})}
+        context = {"overview": front_page(request, self), **(extra_context or {})}
         return super().index(request, extra_context=context)
 
     def get_urls(self):

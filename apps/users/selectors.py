@@ -1,20 +1,9 @@
 from datetime import timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .models import TelegramUser, UserActivityLog
-
-
-def users_overview() -> dict[str, int]:
-    now = timezone.now()
-    return TelegramUser.objects.aggregate(
-        total=Count("id"),
-        active=Count("id", filter=Q(is_active=True)),
-        new_today=Count("id", filter=Q(registration_date__gte=now - timedelta(days=1))),
-        seen_today=Count("id", filter=Q(last_seen_date__gte=now - timedelta(days=1))),
-        seen_week=Count("id", filter=Q(last_seen_date__gte=now - timedelta(days=7))),
-    )
 
 
 def user_journey_stage(user_id: int) -> str | None:
