@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.views.decorators.cache import never_cache
@@ -103,17 +104,19 @@ class BroadcastForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # Callables: the queries run when the page is drawn, not each time an endpoint checks a segment. A
-        # started broadcast's page shows the segment read-only: no fields.
+        # Callables: the queries run when the page is drawn (once: the widgets read their choices twice), not
+        # each time an endpoint checks a segment. A started broadcast's page shows the segment read-only.
         if "streams" in self.fields:
-            self.fields["streams"].choices = self._stream_choices
-            self.fields["language"].widget = forms.Select(choices=self._language_choices)
+            self.fields["streams"].choices = lambda: self._stream_choices
+            self.fields["language"].widget = forms.Select(choices=lambda: self._language_choices)
 
+    @cached_property
     def _stream_choices(self) -> list[tuple[str, str]]:
         in_use = dict(stream_tags_in_use())
         gone = [(tag, f"{tag} (nobody now)") for tag in self.instance.streams or [] if tag not in in_use]
         return [*((tag, f"{tag} ({users:,})") for tag, users in in_use.items()), *gone]
 
+    @cached_property
     def _language_choices(self) -> list[tuple[str, str]]:
         in_use = dict(languages_in_use())
         kept = self.instance.language

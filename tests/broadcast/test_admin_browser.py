@@ -31,6 +31,7 @@ def population() -> None:
 @pytest.mark.parametrize("width", [1024, 1400])
 def test_the_operator_sees_the_audience_and_the_message_before_saving(browser, screenshot, live_server, width):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import Select, WebDriverWait
 
     User.objects.create_superuser("operator", password="a-long-test-password")
@@ -99,3 +100,17 @@ def test_the_operator_sees_the_audience_and_the_message_before_saving(browser, s
     cancel = browser.find_element(By.CSS_SELECTOR, "#broadcast-actions button[value=cancel]")
     assert cancel.value_of_css_property("background-color") == "rgba(186, 33, 33, 1)", "the admin's delete red"
     screenshot(f"broadcast-change-{width}")
+
+    # The actions take the broadcast as saved: with changes not saved yet, they say so first.
+    browser.find_element(By.NAME, "title").send_keys(" sale")
+    schedule = "#broadcast-actions button[value=schedule]"
+    browser.find_element(By.CSS_SELECTOR, schedule).click()
+    warning = WebDriverWait(browser, 5).until(expected_conditions.alert_is_present())
+    assert "not saved" in warning.text
+    warning.dismiss()
+    browser.find_element(By.CSS_SELECTOR, schedule).click()
+    WebDriverWait(browser, 5).until(expected_conditions.alert_is_present()).accept()
+    WebDriverWait(browser, 15).until(
+        lambda driver: "set a future" in driver.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+    )
+    assert Broadcast.objects.get().title == "Spring"

@@ -3,7 +3,9 @@ segment offers (stream tags, languages, marker keys users have), on SQLite and o
 
 import pytest
 from django.contrib.auth.models import Permission, User
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from apps.broadcast.models import Broadcast
@@ -66,6 +68,14 @@ def test_the_count_is_the_segment_the_send_takes(admin_client, method, segment, 
     assert response.status_code == 200, response.content
     assert response.json() == {"count": expected}
     assert get_users_by_criteria(criteria).count() == expected
+
+
+@pytest.mark.usefixtures("population")
+def test_counting_asks_for_the_count_only(admin_client):
+    with CaptureQueriesContext(connection) as queries:
+        assert admin_client.post(SEGMENT_URL, {**EVERYONE, "streams": ["career"]}).json() == {"count": 2}
+    grouped = [query["sql"] for query in queries if "GROUP BY" in query["sql"]]
+    assert grouped == [], "the values offered (stream tags, languages, marker keys) are for the page only"
 
 
 @pytest.mark.usefixtures("population")
