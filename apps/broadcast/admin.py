@@ -155,15 +155,16 @@ class BroadcastAdmin(admin.ModelAdmin):
     change_form_template = "admin/broadcast/broadcast/change_form.html"
 
     def get_fieldsets(self, request: HttpRequest, obj: Broadcast | None = None) -> list:
-        # While it can be edited, the form's script counts the segment live beside its heading; once
-        # started, the segment is the one taken then.
-        taken = [] if obj is None or obj.is_editable else ["segment_size"]
+        # Where the segment can be edited, the form's script counts it live beside its heading; a page that
+        # only shows it says here how many it reaches, or reached when it started.
+        editable = obj is None or (obj.is_editable and self.has_change_permission(request, obj))
+        counted = [] if editable else ["segment_size"]
         return [
             ("Message", {"fields": [*MESSAGE, "preview"], "classes": ["broadcast-message"]}),
             (
                 "Segment",
                 {
-                    "fields": [*SEGMENT, *taken],
+                    "fields": [*SEGMENT, *counted],
                     "classes": ["broadcast-segment"],
                     "description": "Empty criteria match everyone.",
                 },
@@ -183,6 +184,8 @@ class BroadcastAdmin(admin.ModelAdmin):
 
     @admin.display(description="Segment")
     def segment_size(self, obj: Broadcast) -> str:
+        if obj.is_editable:
+            return f"reaches {get_users_by_criteria(obj.criteria).count()} users now"
         return f"taken at the start: {obj.recipients} users"
 
     @admin.display(description="Progress")

@@ -46,7 +46,7 @@ def test_a_draft_keeps_its_segment_and_the_page_counts_it_live(admin_client, use
     page = admin_client.get(reverse("admin:broadcast_broadcast_change", args=[broadcast.pk])).content.decode()
     assert 'class="module aligned broadcast-segment"' in page and "broadcast/form.js" in page
     assert f'data-segment-url="{reverse("admin:broadcast_broadcast_segment")}"' in page
-    assert "taken at the start" not in page, "a draft's audience is counted live, beside the Segment heading"
+    assert "users now" not in page, "a draft's audience is counted live by the form's script, beside its heading"
     assert '<input type="checkbox" name="streams" value="career" id="id_streams_0" checked>' in page
     assert "career (3)" in page, "the tags users have, with how many have each"
     assert "Send a test to me" in page and "Start now" in page and 'class="button danger"' in page

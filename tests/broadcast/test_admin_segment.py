@@ -144,3 +144,10 @@ def test_the_segment_offers_what_users_have_with_how_many_have_it(admin_client):
     assert '<option value="">Any</option>' in page and '<option value="ru">ru (2)</option>' in page
     assert '<option value="en-GB" selected>en-GB</option>' in page, "a code typed before the list stays"
     assert 'data-suggest="[&quot;tier&quot;, &quot;level&quot;, &quot;purchased_streams&quot;]"' in page
+
+
+@pytest.mark.usefixtures("population")
+def test_staff_who_only_view_read_the_count_on_the_page():
+    broadcast = Broadcast.objects.create(title="t", text="x", streams=["growth"])
+    page = _staff("reader", "view_broadcast").get(reverse("admin:broadcast_broadcast_change", args=[broadcast.pk]))
+    assert "reaches 2 users now" in page.content.decode()
