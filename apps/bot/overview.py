@@ -101,7 +101,8 @@ def _users(lists: _Lists, today: date) -> Section | None:
         "today": _dates("last_seen_date", today, tomorrow),
         "week": _dates("last_seen_date", today - timedelta(days=7), tomorrow),  # Django's "Past 7 days"
     }
-    counts = TelegramUser.objects.aggregate(
+    # People, as the list shows them: not the pseudonyms that keep erased users' ledgers.
+    counts = TelegramUser.objects.filter(erased_at__isnull=True).aggregate(
         total=Count("pk"),
         reachable=Count("pk", filter=Q(is_active=True)),
         **{name: Count("pk", filter=Q(**lookups)) for name, lookups in filters.items()},

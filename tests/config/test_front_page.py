@@ -47,10 +47,12 @@ def listed(client: Client, figure: Figure) -> list:
 
 @pytest.fixture
 def users() -> None:
-    """Registered and seen today, three days ago, and three weeks ago (that one has blocked the bot)."""
+    """Registered and seen today, three days ago, and three weeks ago (that one has blocked the bot); and the
+    pseudonym of a user erased today, which is no one."""
     for user_id, days_ago, active in [(1, 0, True), (2, 0, True), (3, 3, True), (4, 21, False)]:
         at = NOW - timedelta(days=days_ago)
         TelegramUser.objects.create(id=user_id, registration_date=at, last_seen_date=at, is_active=active)
+    TelegramUser.objects.create(id=5, erased_at=NOW)
 
 
 def test_user_figures_count_what_their_lists_show(admin_client, users):
