@@ -183,6 +183,12 @@ def _money(lists: _Lists, today: date) -> Section | None:
     )
 
 
+def _age(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    return "just now" if now - moment < timedelta(minutes=1) else f"{timesince(moment, now, depth=1)} ago"
+
+
 def _updates(lists: _Lists, now: datetime) -> Section | None:
     if not lists.can_view(InboxUpdate):
         return None
@@ -208,7 +214,7 @@ def _updates(lists: _Lists, now: datetime) -> Section | None:
             ),
             Figure(
                 "last received",
-                f"{timesince(last, now, depth=1)} ago" if last else "never",
+                _age(last, now),
                 lists.of(InboxUpdate),
                 "Every update, the latest first",
             ),

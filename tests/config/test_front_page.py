@@ -61,6 +61,7 @@ def test_user_figures_count_what_their_lists_show(admin_client, users):
     for label, count in expected.items():
         assert shown[label].value == str(count), label
         assert len(listed(admin_client, shown[label])) == count, label
+    assert shown["last received"].value == "never"
     page = admin_client.get(shown["active today"].url).content.decode()
     assert '<li class="selected">\n    <a href="?last_seen_date__gte=' in page.replace("&amp;", "&"), "Django's Today"
 
@@ -129,6 +130,7 @@ def test_each_alarm_is_red_and_says_why(admin_client, reference_data, trouble):
     shown = figures(admin_client)
     assert {label for label, figure in shown.items() if figure.alert} == RED
     assert shown["failed"].value == "2" and shown["waiting"].value == "1"
+    assert shown["last received"].value == "1\N{NO-BREAK SPACE}minute ago"
     assert [update.pk for update in listed(admin_client, shown["failed"])] == [1, 2]
     assert "1 stalled" in shown["broadcasts sending"].alert
     assert "over 80\N{NO-BREAK SPACE}%" in shown["database"].alert
