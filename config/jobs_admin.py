@@ -123,7 +123,7 @@ class JobChangeList(ChangeList):
 class JobAdmin(PeriodicTaskAdmin):
     list_display = ["job", "when", "enabled", "last_run"]
     list_display_links = ["job"]
-    list_filter = []  # a dozen jobs: the list itself shows which are off, and keeps the page's width
+    list_filter = ["enabled"]
     ordering = ["name"]
     date_hierarchy = None
     fieldsets = [

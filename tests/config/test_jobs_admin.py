@@ -137,3 +137,11 @@ def test_a_run_without_an_end_is_running_until_its_time_limit_is_past(settings):
 )
 def test_a_runs_length_in_words(seconds, words):
     assert duration_in_words(timedelta(seconds=seconds)) == words
+
+
+def test_the_job_list_filters_the_enabled_jobs(admin_client):
+    """The admin's front page links to the enabled jobs; the filter says so and clears."""
+    PeriodicTask.objects.filter(name=ROTATION).update(enabled=False)
+    page = admin_client.get(JOBS, {"enabled__exact": "1"}).content.decode()
+    assert escape(ROTATION) not in page and escape(EVENTS) in page
+    assert "Clear all filters" in page
