@@ -22,7 +22,17 @@ from apps.analytics.catalogue import Events
 from apps.analytics.jobs import events_rollup
 from apps.analytics.models import AnalyticsEvent, EventDailyCount
 from apps.analytics.services import track
-from apps.billing.models import Balance, Operation, Payment, RefundAbuse, Subscription, SubscriptionPlan
+from apps.billing.models import (
+    Balance,
+    Discrepancy,
+    DiscrepancyKind,
+    Operation,
+    Payment,
+    ReconciliationRun,
+    RefundAbuse,
+    Subscription,
+    SubscriptionPlan,
+)
 from apps.billing.services import add_to_balance, invoice_payload, log_kie_operation, payment_record
 from apps.bot import static_text
 from apps.bot.flows.erase import user_erase
@@ -64,9 +74,9 @@ class Planted:
 def _plant(post_update, llm_api, settings) -> Planted:
     """The user in every table that can hold them, through the bot where the bot writes it: /start, a chat turn
     (prompts stored), a profile refresh (the LLM's answer cached), the journey; payments (an old payload, an
-    invoice, a subscription), a refund-abuse flag, staff's adjustment naming them, events, broadcast deliveries,
-    an update still pending with its reply and voice transcript, a failed one, an admin history entry. And
-    another user, who must lose nothing."""
+    invoice, a subscription), a refund-abuse flag, reconciliation's discrepancies, staff's adjustment naming them,
+    events, broadcast deliveries, an update still pending with its reply and voice transcript, a failed one, an
+    admin history entry. And another user, who must lose nothing."""
     settings.STORE_PROMPTS = True
     now = timezone.now()
     post_update(message_update("/start", user_id=USER_ID, **SENDER))
@@ -91,6 +101,21 @@ def _plant(post_update, llm_api, settings) -> Planted:
     payload = invoice_payload(user_id=USER_ID, plan=plan)
     payment_record(user_id=USER_ID, payload=payload, currency="XTR", total_amount=100, charge_id="charge-2")
     log_kie_operation(USER_ID, "image-model", prompt=PHRASE, result_url=f"https://cdn.example/{USERNAME}.png")
+    run = ReconciliationRun.objects.create(since=now - timedelta(days=30))
+    run.discrepancies.create(
+        kind=DiscrepancyKind.MISSING_PAYMENT,
+        charge_id="charge-lost",
+        telegram_user_id=USER_ID,
+        stars=50,
+        invoice_payload=f"pkg:{package.pk}:{USER_ID}",
+        details=f"User {USER_ID} paid 50 ⭐; no payment of ours has this charge id.",
+    )
+    run.discrepancies.create(
+        kind=DiscrepancyKind.UNKNOWN_TO_TELEGRAM,
+        charge_id=old_payment.telegram_payment_charge_id,
+        payment=old_payment,
+        details=f"Payment {old_payment.pk} of user {USER_ID} is not in Telegram's Stars ledger.",
+    )
 
     track(
         Events.SERVICE_SUGGESTED,
@@ -220,6 +245,9 @@ def test_after_the_erase_no_table_and_no_cache_key_names_the_user_or_holds_what_
     assert Operation.objects.filter(user=pseudonym).count() == operations
     assert Payment.objects.filter(user=pseudonym).count() == 3
     assert Subscription.objects.get().user == pseudonym and RefundAbuse.objects.get().user == pseudonym
+    lost = Discrepancy.objects.get(kind=DiscrepancyKind.MISSING_PAYMENT)
+    assert lost.telegram_user_id == pseudonym.pk, "crediting it credits the ledger that stays"
+    assert lost.invoice_payload.endswith(f":{pseudonym.pk}")
     assert not UserSession.objects.exists() or UserSession.objects.get().user == planted.other
     assert delivery_counts(planted.sent.broadcast_id)[DeliveryStatus.SENT] == 1
     planted.pending.refresh_from_db()
