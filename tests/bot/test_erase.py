@@ -296,11 +296,13 @@ def test_a_pseudonym_is_nobody_to_profile_or_to_broadcast_to_even_if_marked_acti
     assert receipt.pseudonym_id not in get_users_by_criteria({}).values_list("id", flat=True)
 
 
-@pytest.mark.parametrize("reason", ["", "   "])
-def test_an_erase_needs_a_reason(reason):
+@pytest.mark.parametrize(
+    ("reason", "via", "error"), [("", "admin", "reason"), ("   ", "admin", "reason"), ("ok", "api", "Via")]
+)
+def test_an_erase_needs_a_reason_and_a_known_way(reason, via, error):
     UserWithBalanceFactory(id=USER_ID)
-    with pytest.raises(ValueError, match="reason"):
-        user_erase(USER_ID, reason=reason, via=ErasureReceipt.Via.ADMIN)
+    with pytest.raises(ValueError, match=error):
+        user_erase(USER_ID, reason=reason, via=via)
     assert TelegramUser.objects.filter(pk=USER_ID).exists() and not ErasureReceipt.objects.exists()
 
 

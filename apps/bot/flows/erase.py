@@ -36,9 +36,10 @@ from .profiles import profile_caches_forget
 def user_erase(user_id: int, *, reason: str, via: str, staff=None) -> ErasureReceipt | None:
     """Erase the user (see above) and return the receipt; None, changing nothing, when there is no such user
     (erased before, never seen, or a pseudonym). `via`: an ErasureReceipt.Via; `staff`: who asked, if staff.
-    A reason is required (ValueError without one)."""
+    A reason is required (ValueError without one, or with another `via`)."""
     if not reason.strip():
         raise ValueError("an erase needs a reason")
+    via = ErasureReceipt.Via(via)
     with transaction.atomic():
         user = TelegramUser.objects.select_for_update().filter(pk=user_id, erased_at__isnull=True).first()
         if user is None:
