@@ -1,6 +1,6 @@
 """The admin's front page: the figures an operator looks at first, each a link to the list behind it, and
 marked when it needs attention. It reads users, money, the inbox, broadcasts, jobs, the database budget and
-the price table, so it lives in the top ring. Opened often: about fifteen queries, however much data there is.
+the price table, so it lives in the top ring. Opened often: fourteen queries, however much data there is.
 
 A figure counts with the very filter its link opens (Django's own "Today" and "Past 7 days" where a list has
 a date filter), so the list shows what the figure counted, and a staff member sees only the figures whose
