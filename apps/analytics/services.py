@@ -143,13 +143,19 @@ def events_flush(timeout: float = 5.0) -> bool:
     return _event_publisher.flush(timeout)
 
 
-def events_pseudonymise(*, user_id: int, pseudonym_id: int, names: Iterable[str], batch: int = 1000) -> int:
+def events_pseudonymise(
+    *, user_id: int, pseudonym_id: int, names: Iterable[str], until: datetime | None = None, batch: int = 1000
+) -> int:
     """The user's events move to the pseudonym, so every count, funnel and rollup stays as it was: their
     daily session ids are made again from the pseudonym (the old ones are keyed by the Telegram id), and
     properties that name them go, as do the pseudonyms of sensitive properties (the same value always gives
-    the same one: they would link back). Returns how many events moved."""
+    the same one: they would link back). `until`: only events that happened by then (a later user of the same
+    Telegram id is somebody new). Returns how many events moved."""
     names = list(names)
-    events = AnalyticsEvent.objects.filter(user_id=user_id).only("occurred_at", "properties").order_by("pk")
+    events = AnalyticsEvent.objects.filter(user_id=user_id)
+    if until is not None:
+        events = events.filter(occurred_at__lte=until)
+    events = events.only("occurred_at", "properties").order_by("pk")
     moved = 0
     while chunk := list(events[:batch]):
         for event in chunk:

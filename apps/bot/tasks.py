@@ -1,12 +1,14 @@
 import logging
+from datetime import datetime
 
 from celery import shared_task
+from django.db import DatabaseError
 
 from apps.core.db import connection_lost
 from apps.core.locks import single_run
 
 from . import services
-from .flows import profiles
+from .flows import erase, profiles
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +33,13 @@ def process_update(self, update_id: int) -> str | None:
             services.RETRY_DELAYS[retries],
         )
         raise self.retry(exc=error, countdown=services.RETRY_DELAYS[retries]) from error
+
+
+@shared_task(acks_late=True, autoretry_for=(DatabaseError,), retry_backoff=True, max_retries=10)
+def sweep_erase_stragglers(user_id: int, pseudonym_id: int, erased_at: str) -> int:
+    return erase.erase_stragglers(
+        user_id=user_id, pseudonym_id=pseudonym_id, erased_at=datetime.fromisoformat(erased_at)
+    )
 
 
 @shared_task

@@ -1,5 +1,6 @@
 import secrets
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from django.db import transaction
@@ -137,11 +138,14 @@ def user_pseudonym_create(user: TelegramUser) -> TelegramUser:
     )
 
 
-def activity_pseudonymise(*, user_id: int, pseudonym_id: int) -> dict[str, int]:
+def activity_pseudonymise(*, user_id: int, pseudonym_id: int, until: datetime | None = None) -> dict[str, int]:
     """The user's activity log and its archive move to the pseudonym without their chat and details: what
-    was done, and when, still counts."""
+    was done, and when, still counts. `until`: only what was done by then."""
+    done_by = {} if until is None else {"timestamp__lte": until}
     return {
-        model._meta.label: model.objects.filter(user_id=user_id).update(user_id=pseudonym_id, chat_id=None, details={})
+        model._meta.label: model.objects.filter(user_id=user_id, **done_by).update(
+            user_id=pseudonym_id, chat_id=None, details={}
+        )
         for model in (UserActivityLog, UserActivityLogArchive)
     }
 

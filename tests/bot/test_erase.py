@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.analytics.catalogue import Events
 from apps.analytics.jobs import events_rollup
 from apps.analytics.models import AnalyticsEvent, EventDailyCount
-from apps.analytics.services import track
+from apps.analytics.services import daily_session_id, events_store, track
 from apps.billing.models import (
     Balance,
     Discrepancy,
@@ -35,7 +35,7 @@ from apps.billing.models import (
 )
 from apps.billing.services import add_to_balance, invoice_payload, log_kie_operation, payment_record
 from apps.bot import static_text
-from apps.bot.flows.erase import user_erase
+from apps.bot.flows.erase import erase_stragglers, user_erase
 from apps.bot.flows.export import user_data_json
 from apps.bot.flows.profiles import profile_refresh_if_stale
 from apps.bot.models import InboxStatus, InboxUpdate, Reply, VoiceTranscript
@@ -326,3 +326,31 @@ def test_manage_py_erase_user_refuses_without_a_reason(reason):
     with pytest.raises(CommandError, match="a reason is required"):
         call_command("erase_user", str(USER_ID), *reason)
     assert TelegramUser.objects.filter(pk=USER_ID).exists()
+
+
+def test_events_and_activity_stored_after_the_erase_move_to_the_pseudonym_unless_they_are_a_new_users():
+    """A batch of events on its way through the broker lands after the erase, under the old id: the sweep the
+    erase schedules moves what happened by the erase, and leaves what a new user of the same id did since."""
+    TelegramUser.objects.create(id=USER_ID, username=USERNAME)
+    receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
+    before, after = receipt.erased_at - timedelta(seconds=1), receipt.erased_at + timedelta(seconds=1)
+    late = {"event_name": Events.DIALOG_STARTED, "user_id": USER_ID, "properties": {}, "platform": "telegram"}
+    events_store(
+        [
+            {**late, "session_id": daily_session_id(USER_ID, before), "occurred_at": before.isoformat()},
+            {**late, "session_id": daily_session_id(USER_ID, after), "occurred_at": after.isoformat()},
+        ]
+    )
+    TelegramUser.objects.create(id=USER_ID)  # they wrote again: a new user
+    UserActivityLog.objects.create(user_id=USER_ID, activity_type="message", timestamp=before, chat_id=USER_ID)
+    UserActivityLog.objects.create(user_id=USER_ID, activity_type="message", timestamp=after, chat_id=USER_ID)
+
+    moved = erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at)
+
+    assert moved == 2
+    [old_event] = AnalyticsEvent.objects.filter(user_id=receipt.pseudonym_id)
+    assert old_event.session_id == daily_session_id(receipt.pseudonym_id, before)
+    assert list(AnalyticsEvent.objects.filter(user_id=USER_ID).values_list("occurred_at", flat=True)) == [after]
+    assert UserActivityLog.objects.get(user_id=receipt.pseudonym_id).chat_id is None
+    assert list(UserActivityLog.objects.filter(user_id=USER_ID).values_list("timestamp", flat=True)) == [after]
+    assert erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at) == 0

@@ -8,6 +8,9 @@ usage, activity and deliveries stay there too, so every count, rollup and margin
 texts and names in them. Last, the user's row goes: a later update from the same Telegram id starts a new user.
 A receipt records when, by whom, why and how many rows per table, and nothing about the person."""
 
+import logging
+from datetime import datetime
+
 from django.apps import apps
 from django.contrib.admin.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -31,6 +34,8 @@ from apps.users.models import ErasureReceipt, TelegramUser
 from apps.users.services import activity_pseudonymise, user_delete, user_names, user_pseudonym_create
 
 from .profiles import profile_caches_forget
+
+logger = logging.getLogger(__name__)
 
 
 def user_erase(user_id: int, *, reason: str, via: str, staff=None) -> ErasureReceipt | None:
@@ -70,7 +75,32 @@ def user_erase(user_id: int, *, reason: str, via: str, staff=None) -> ErasureRec
             counts={label: count for label, count in sorted(counts.items()) if count},
         )
         transaction.on_commit(lambda: profile_caches_forget(user_id))
+        transaction.on_commit(lambda: _stragglers_sweep_later(user_id, pseudonym.pk, receipt.erased_at))
     return receipt
+
+
+# Events travel in batches through the broker (a second's linger, retries while the database is away) and
+# activity with them: what the user did just before the erase may land after it, under their id. Swept twice.
+STRAGGLER_SWEEPS = (60, 15 * 60)  # seconds after the erase
+
+
+def erase_stragglers(*, user_id: int, pseudonym_id: int, erased_at: datetime) -> int:
+    """Move to the pseudonym the events and activity of the user that happened by the erase but were stored
+    after it (what a new user of the same Telegram id did since is theirs, and stays). Rows moved."""
+    with transaction.atomic():
+        moved = events_pseudonymise(user_id=user_id, pseudonym_id=pseudonym_id, names=(), until=erased_at)
+        moved += sum(activity_pseudonymise(user_id=user_id, pseudonym_id=pseudonym_id, until=erased_at).values())
+    return moved
+
+
+def _stragglers_sweep_later(user_id: int, pseudonym_id: int, erased_at: datetime) -> None:
+    from apps.bot.tasks import sweep_erase_stragglers
+
+    for delay in STRAGGLER_SWEEPS:
+        try:
+            sweep_erase_stragglers.apply_async((user_id, pseudonym_id, erased_at.isoformat()), countdown=delay)
+        except Exception:  # the erase is done: a late straggler is the smaller loss than failing the caller
+            logger.exception("erase of a user: the sweep of late events could not be scheduled")
 
 
 def _admin_log_pseudonymise(*, user_id: int, pseudonym_id: int, names: list[str]) -> int:
