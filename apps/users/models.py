@@ -62,6 +62,8 @@ class TelegramUser(models.Model):
         permissions = [("erase_telegramuser", "Can erase a Telegram user everywhere")]
 
     def __str__(self) -> str:
+        if self.erased_at is not None:  # the pseudonym that keeps an erased user's ledger
+            return f"erased user ({self.id})"
         return f"@{self.username}" if self.username else f"{self.full_name or 'user'} ({self.id})"
 
     @property

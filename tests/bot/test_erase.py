@@ -354,3 +354,9 @@ def test_events_and_activity_stored_after_the_erase_move_to_the_pseudonym_unless
     assert UserActivityLog.objects.get(user_id=receipt.pseudonym_id).chat_id is None
     assert list(UserActivityLog.objects.filter(user_id=USER_ID).values_list("timestamp", flat=True)) == [after]
     assert erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at) == 0
+
+
+def test_the_pseudonym_reads_as_an_erased_user_wherever_it_is_named():
+    TelegramUser.objects.create(id=USER_ID, username=USERNAME, first_name=FIRST_NAME)
+    receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
+    assert str(TelegramUser.objects.get(pk=receipt.pseudonym_id)) == f"erased user ({receipt.pseudonym_id})"
