@@ -144,6 +144,22 @@ def broadcast_send_test(broadcast_id: int, *, staff: AbstractBaseUser) -> Telegr
     return account
 
 
+def broadcast_to_user(user_id: int, text: str, *, staff: AbstractBaseUser) -> Broadcast:
+    """A message to one user from their admin page, as a broadcast of one: the same sender, pacing, delivery
+    record and audit as any other. The title names nobody (erasing the user moves the delivery, not titles)."""
+    with transaction.atomic():
+        broadcast = Broadcast(title="Message to one user", text=text, created_by=staff)
+        broadcast.full_clean()
+        if not settings.TELEGRAM_BOT_TOKEN:
+            raise BroadcastStateError("TELEGRAM_BOT_TOKEN is not set: the bot cannot send anything")
+        broadcast.status, broadcast.started_at, broadcast.recipients = BroadcastStatus.RUNNING, timezone.now(), 1
+        broadcast.save()
+        BroadcastDelivery.objects.create(broadcast=broadcast, user_id=user_id)
+        _audit(broadcast, "started", staff, "1 recipient, from the user's page")
+        _enqueue_run(broadcast.pk)
+    return broadcast
+
+
 def broadcasts_dispatch() -> dict[str, int]:
     """Every half minute: start scheduled broadcasts that are due, and hand running broadcasts whose
     runner went silent (a killed worker) to a new one."""
