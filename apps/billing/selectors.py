@@ -57,7 +57,10 @@ def live_subscription(user_id: int) -> Subscription | None:
 def ledger_mismatches() -> tuple[int, list[dict]]:
     """Users whose balance differs from the sum of their operations (users with either count)."""
     balances = dict(Balance.objects.values_list("user_id", "amount"))
-    sums = dict(Operation.objects.values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total"))
+    # SQLite sums decimals as floats (9.48769999999998): back to the ledger's places, which are exact.
+    places = Decimal(1).scaleb(-Operation._meta.get_field("amount").decimal_places)
+    totals = Operation.objects.values("user_id").annotate(total=Sum("amount")).values_list("user_id", "total")
+    sums = {user_id: Decimal(total).quantize(places) for user_id, total in totals}
     users = balances.keys() | sums.keys()
     mismatches = [
         {"user_id": user_id, "balance": balances.get(user_id, Decimal(0)), "operations": sums.get(user_id, Decimal(0))}

@@ -135,6 +135,19 @@ def test_verify_ledger_reports_consistency_and_finds_a_tampered_balance(user):
         call_command("verify_ledger", stdout=StringIO())
 
 
+def test_verify_ledger_adds_amounts_exactly_where_the_database_sums_them_as_floats(user):
+    # A demo user's ledger: SQLite's SUM of it is 9.48769999999998.
+    add_to_balance(user.id, Decimal("120"))
+    for amount in (
+        "4.8263 3.0060 5.5733 5.5710 6.3908 4.7220 4.3253 3.5378 5.7728 6.3510 6.6255 2.8800 5.7578 3.9030 "
+        "5.2365 3.8933 3.3225 3.1643 2.7720 5.4000 5.0273 3.1860 2.6835 2.8515 3.7328"
+    ).split():
+        create_operation(user.id, "generation", -Decimal(amount))
+    out = StringIO()
+    call_command("verify_ledger", stdout=out)
+    assert "1 users consistent" in out.getvalue()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_fifty_threads_charging_one_user_never_overdraw(require_postgres):
     TelegramUser.objects.create(id=802)
