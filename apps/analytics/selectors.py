@@ -5,7 +5,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Max, Q
+from django.db.models import Count, F, Max, Min, Q
 from django.db.models.functions import TruncDate, TruncDay, TruncHour
 from django.utils import timezone
 
@@ -254,6 +254,17 @@ def user_usage_total(user_id: int) -> dict:
 
 def last_event_time() -> datetime | None:
     return AnalyticsEvent.objects.aggregate(last=Max("occurred_at"))["last"]
+
+
+def recent_event_days(days: int = 30) -> tuple[date, date]:
+    """The dashboard's first range, so the data shows on first open however old it is: `days` days ending on
+    the latest event's day, from the first event's day if that is later; the last `days` to today with none."""
+    span = AnalyticsEvent.objects.aggregate(first=Min("occurred_at"), last=Max("occurred_at"))
+    if span["last"] is None:
+        today = timezone.localdate()
+        return today - timedelta(days=days - 1), today
+    end = timezone.localdate(span["last"])
+    return max(timezone.localdate(span["first"]), end - timedelta(days=days - 1)), end
 
 
 def activity_daily(start: date, end: date) -> list[dict]:
