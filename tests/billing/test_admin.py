@@ -59,7 +59,8 @@ def test_database_size_page_shows_tables_against_the_budget(admin_client, user):
 
 def test_user_page_shows_revenue_cost_and_margin(admin_client, user):
     page = admin_client.get(reverse("admin:users_telegramuser_change", args=[user.id])).content.decode()
-    assert "balance 10 credits" in page and "margin $0.00" in page
+    assert '<span class="label">balance</span><span class="value">10 credits</span>' in page
+    assert '<span class="label">margin</span><span class="value">$0.00</span>' in page
 
 
 @pytest.mark.parametrize(

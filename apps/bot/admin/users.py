@@ -6,25 +6,27 @@ from decimal import Decimal
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import DecimalField, Expression, QuerySet
+from django.db.models import DecimalField, Expression, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.db.models.sql.compiler import SQLCompiler
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
 
-from apps.billing.models import RefundAbuse
-from apps.billing.revenue import GROUPINGS, revenue_rows, user_revenue
-from apps.billing.services import get_user_balance
-from apps.core.money import credits_phrase, stars_text, usd_text
+from apps.billing.models import Balance, RefundAbuse
+from apps.billing.revenue import GROUPINGS, revenue_rows
+from apps.core.money import amount_text, usd_text
+from apps.journey.models import JourneyStage
 from apps.users.models import ErasureReceipt, TelegramUser
 from apps.users.selectors import user_latest_activity
 
 from .erase import UserErase
 from .export import UserDataDownload
+from .user_page import UserActions, user_header, user_sections
 
 # What Telegram tells us and the first contact set: shown, never edited by staff.
 FROM_TELEGRAM = [
@@ -39,42 +41,70 @@ FROM_TELEGRAM = [
     "last_seen_date",
 ]
 # All a pseudonym keeps: what aggregates group by, and no person is named by.
-ERASED_FIELDSETS = [
-    ("Erased user", {"fields": ["erasure", "language_code", "source", "registration_date"]}),
-    ("Money", {"fields": ["economics"]}),
-]
+ERASED_FIELDSETS = [("Erased user", {"fields": ["erasure", "language_code", "source", "registration_date"]})]
+# Inferred about the person: read as text; edited, on asking, in the inputs their types need.
+PROFILE = ["gender", "psychological_summary", "profile_summary", "metaphysical_profile", "last_journey_stage"]
+TAGS = ["streams", "markers"]
+AS_TEXT = {"metaphysical_profile": "metaphysical", "last_journey_stage": "journey_stage"}
+EDIT_PROFILE = "edit"
 
 
-def lifetime_margins(user_ids: list[int] | None = None) -> dict[int, Decimal]:
-    """Each user's margin since their first operation, as their page has it: a few queries for all of them."""
+def lifetime_figures(figure: str, user_ids: list[int] | None = None) -> dict[int, Decimal]:
+    """Each user's `figure` (margin, cash revenue) since their first operation, as their page has it: a few
+    queries for all of them."""
     rows = revenue_rows(None, timezone.now(), GROUPINGS["user"], user_ids=user_ids)
-    return {row["group"]: row["margin"] for row in rows if row["group"] is not None}
+    return {row["group"]: row[figure] for row in rows if row["group"] is not None}
 
 
-class LifetimeMarginOrder(Expression):
-    """Users' lifetime margins as a column to sort by (0 for users without any), computed only when a query
+class LifetimeOrder(Expression):
+    """A lifetime figure of users as a column to sort by (0 for users without any), computed only when a query
     sorts by it: one CASE over the users who have one, written from integers and decimals only (nothing a user
     typed), so no parameter limit applies however many users there are."""
 
     output_field = DecimalField()
 
+    def __init__(self, figure: str) -> None:
+        super().__init__()
+        self.figure = figure
+
     def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> tuple[str, list]:
-        margins = lifetime_margins()
-        if not margins:
+        values = lifetime_figures(self.figure)
+        if not values:
             return "0", []
         column = f"{compiler.quote_name_unless_alias(TelegramUser._meta.db_table)}.{connection.ops.quote_name('id')}"
-        whens = " ".join(f"WHEN {int(user_id)} THEN {Decimal(margin):f}" for user_id, margin in margins.items())
+        whens = " ".join(f"WHEN {int(user_id)} THEN {Decimal(value):f}" for user_id, value in values.items())
         return f"CASE {column} {whens} ELSE 0 END", []
 
 
 class MarginChangeList(ChangeList):
-    """Shows each listed user's lifetime margin, computed for the page's users at once (no query per row)."""
+    """Shows each listed user's lifetime margin and what they paid, computed for the page's users at once (no
+    query per row)."""
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        margins = lifetime_margins([user.pk for user in self.result_list])
+        rows = revenue_rows(None, timezone.now(), GROUPINGS["user"], user_ids=[user.pk for user in self.result_list])
+        by_user = {row["group"]: row for row in rows}
         for user in self.result_list:
-            user.lifetime_margin_value = margins.get(user.pk, Decimal(0))
+            row = by_user.get(user.pk, {})
+            user.lifetime_margin_value = row.get("margin", Decimal(0))
+            user.lifetime_paid_value = row.get("cash_revenue", Decimal(0))
+
+
+class BalanceFilter(admin.SimpleListFilter):
+    title = "balance"
+    parameter_name = "balance"
+
+    def lookups(self, request, model_admin):
+        return [("positive", "Above zero"), ("zero", "Zero or none"), ("negative", "Below zero")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() == "positive":
+            return queryset.filter(balance_amount__gt=0)
+        if self.value() == "zero":
+            return queryset.filter(balance_amount=0)
+        if self.value() == "negative":
+            return queryset.filter(balance_amount__lt=0)
+        return queryset
 
 
 class RefundAbuseFilter(admin.SimpleListFilter):
@@ -109,57 +139,54 @@ class ErasedFilter(admin.SimpleListFilter):
 
 
 @admin.register(TelegramUser)
-class TelegramUserAdmin(UserErase, UserDataDownload):
+class TelegramUserAdmin(UserActions, UserErase, UserDataDownload):
+    change_form_template = "admin/users/telegramuser/change_form.html"
+    # Who, what they are worth, where they stand: the money first, so a laptop shows it without scrolling.
     list_display = [
         "id",
-        "username",
         "name",
-        "is_active",
-        "is_admin",
-        "gender",
-        "last_journey_stage",
-        "source",
-        "registration_date",
-        "last_seen_date",
+        "balance",
+        "lifetime_paid",
         "lifetime_margin",
+        "last_seen_date",
+        "last_journey_stage",
+        "language_code",
+        "source",
     ]
+    list_display_links = ["id", "name"]
     list_filter = [
         ErasedFilter,
+        BalanceFilter,
+        ("last_seen_date", admin.DateFieldListFilter),
+        "last_journey_stage",
+        "language_code",
+        "source",
+        ("registration_date", admin.DateFieldListFilter),
         "is_active",
         "is_admin",
         "gender",
-        "last_journey_stage",
-        ("registration_date", admin.DateFieldListFilter),
-        ("last_seen_date", admin.DateFieldListFilter),
-        "source",
         RefundAbuseFilter,
     ]
     search_fields = ["=id", "username", "first_name", "last_name"]
     date_hierarchy = "registration_date"
     ordering = ["-last_seen_date"]
-    readonly_fields = [*FROM_TELEGRAM, "latest_activity", "economics", "data_download", "erase_link", "erasure"]
+    readonly_fields = [
+        *FROM_TELEGRAM,
+        "latest_activity",
+        "data_download",
+        "erase_link",
+        "erasure",
+        "tags",
+        *AS_TEXT.values(),
+    ]
     fieldsets = [
         ("Telegram", {"fields": FROM_TELEGRAM}),
         ("Status", {"fields": ["is_active", "is_admin", "staff_account"]}),
-        (
-            "Profile",
-            {
-                "fields": [
-                    "gender",
-                    "psychological_summary",
-                    "profile_summary",
-                    "metaphysical_profile",
-                    "last_journey_stage",
-                    "streams",
-                    "markers",
-                ]
-            },
-        ),
+        ("Profile", {"fields": [*PROFILE, *TAGS]}),
         (
             "Conversion",
             {"fields": ["has_started_journey", "has_completed_journey", "has_visited_platform", "has_purchased_flow"]},
         ),
-        ("Money", {"fields": ["economics"]}),
         ("Latest activity", {"fields": ["latest_activity"]}),
         ("Data", {"fields": ["data_download"]}),
     ]
@@ -176,29 +203,75 @@ class TelegramUserAdmin(UserErase, UserDataDownload):
     def get_fieldsets(self, request: HttpRequest, obj: TelegramUser | None = None) -> list:
         if obj is not None and obj.erased_at is not None:
             return ERASED_FIELDSETS
-        return super().get_fieldsets(request, obj)
+        fieldsets = super().get_fieldsets(request, obj)
+        if self._editing_profile(request, obj):
+            return fieldsets
+        edit = format_html('<a href="?{}=1#profile">Edit the profile</a>', EDIT_PROFILE)
+        shown = [AS_TEXT.get(name, name) for name in PROFILE]
+        profile = {"fields": [*shown, "tags"], "description": edit}
+        return [(title, profile if title == "Profile" else options) for title, options in fieldsets]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: TelegramUser | None = None) -> list:
+        readonly = super().get_readonly_fields(request, obj)
+        return readonly if self._editing_profile(request, obj) else [*readonly, *PROFILE]
+
+    def _editing_profile(self, request: HttpRequest, obj: TelegramUser | None) -> bool:
+        """The profile reads as text unless staff who may change it ask to edit it."""
+        return EDIT_PROFILE in request.GET and self.has_change_permission(request, obj)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        balance = Balance.objects.filter(user=OuterRef("pk")).values("amount")
+        return super().get_queryset(request).annotate(balance_amount=Coalesce(Subquery(balance), Decimal(0)))
 
     def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
         return MarginChangeList
 
+    def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
+        user = TelegramUser.objects.filter(pk=object_id).first() if object_id.isdigit() else None
+        if user is not None:
+            extra_context = {
+                "user_header": user_header(user),
+                "user_sections": user_sections(self, request, user.pk),
+                "user_actions": [] if user.erased_at else self.user_actions(request, user),
+                **(extra_context or {}),
+            }
+        return super().change_view(request, object_id, form_url, extra_context)
+
     @admin.display(description="name", ordering="first_name")
     def name(self, obj: TelegramUser) -> str:
-        return "Erased user" if obj.erased_at is not None else obj.full_name
+        if obj.erased_at is not None:
+            return "Erased user"
+        username = f" @{obj.username}" if obj.username else ""
+        return f"{obj.full_name}{username}" or "-"
 
-    @admin.display(description="lifetime margin", ordering=LifetimeMarginOrder())
+    @admin.display(description="balance, credits", ordering="balance_amount")
+    def balance(self, obj: TelegramUser) -> str:
+        return amount_text(obj.balance_amount, 4)
+
+    @admin.display(description="paid", ordering=LifetimeOrder("cash_revenue"))
+    def lifetime_paid(self, obj: TelegramUser) -> str:
+        return usd_text(getattr(obj, "lifetime_paid_value", Decimal(0)))
+
+    @admin.display(description="lifetime margin", ordering=LifetimeOrder("margin"))
     def lifetime_margin(self, obj: TelegramUser) -> str:
         return usd_text(getattr(obj, "lifetime_margin_value", Decimal(0)))
 
-    @admin.display(description="revenue, LLM cost, margin")
-    def economics(self, obj: TelegramUser) -> str:
-        money = user_revenue(obj.pk)
-        return (
-            f"balance {credits_phrase(get_user_balance(obj.pk))}; "
-            f"paid {stars_text(money.stars)} = cash {usd_text(money.cash_revenue)}; "
-            f"charged {credits_phrase(money.credits_charged)} = earned {usd_text(money.earned_revenue)}; "
-            f"LLM cost {usd_text(money.llm_cost)} (background {usd_text(money.background_cost)}); "
-            f"margin {usd_text(money.margin)}"
-        )
+    @admin.display(description="metaphysical profile")
+    def metaphysical(self, obj: TelegramUser) -> SafeString:
+        lines = format_html_join(mark_safe("<br>"), "{}: {}", sorted((obj.metaphysical_profile or {}).items()))
+        return lines or SafeString("-")
+
+    @admin.display(description="last journey stage")
+    def journey_stage(self, obj: TelegramUser) -> str:
+        stage = obj.last_journey_stage
+        return JourneyStage(stage).label if stage in JourneyStage.values else "not analysed yet"
+
+    @admin.display(description="streams and markers")
+    def tags(self, obj: TelegramUser) -> SafeString:
+        """Stream tags in a line, markers one a line: as staff read them, not as JSON."""
+        streams = ", ".join(map(str, obj.streams or [])) or "none"
+        markers = format_html_join("", "<br>{}: {}", sorted((obj.markers or {}).items()))
+        return format_html("streams: {}{}", streams, markers)
 
     @admin.display(description="latest activity")
     def latest_activity(self, obj: TelegramUser) -> SafeString:
