@@ -334,6 +334,11 @@ def _refused(talk: _Talk, index: int) -> None:
     talk.messages, talk.said, talk.requests = talk.messages[:index], talk.said[:index], talk.requests[:index]
 
 
+def _charge_id(rng: random.Random) -> str:
+    """Opaque, as Telegram's are: a charge id that held the user's id would outlive their erasure."""
+    return f"demo-{rng.getrandbits(96):024x}"
+
+
 def _payment_operation(payment: Payment) -> dict:
     """The fields of the operation that credits a payment, keyed as the bot keys it."""
     key = idempotency_hash(operation_key("payment", payment.telegram_payment_charge_id))
@@ -348,7 +353,7 @@ def _ledger(rng: random.Random, talks: list[_Talk]) -> tuple[int, int]:
     operations, payments, balances = [], [], []
     for talk in talks:
         person = talk.person
-        balance, bought = Decimal(0), 0
+        balance = Decimal(0)
         for moment, kind, subject in talk.ledger:
             if kind == "answer":
                 request, charge = subject
@@ -366,13 +371,12 @@ def _ledger(rng: random.Random, talks: list[_Talk]) -> tuple[int, int]:
                 amount = plan.credits
                 extra = _payment_operation(payment)
             elif kind == "package":
-                bought += 1
                 payment = Payment(
                     user=person,
                     package=subject,
                     stars=subject.stars,
                     credits=subject.credits,
-                    telegram_payment_charge_id=f"demo-{person.id}-{bought}",
+                    telegram_payment_charge_id=_charge_id(rng),
                     created_at=moment,
                     invoice_payload=f"pkg:{subject.pk}:{person.id}",
                 )
@@ -421,7 +425,7 @@ def _period_payment(
             invoice=invoice,
             plan=plan,
             title=plan.title,
-            charge_id=f"demo-sub-{person.id}-0",
+            charge_id=_charge_id(rng),
             started_at=moment,
             expires_at=moment + SUBSCRIPTION_PERIOD,
             is_canceled=canceled,
@@ -437,7 +441,7 @@ def _period_payment(
         invoice=subscription.invoice,
         stars=plan.stars,
         credits=plan.credits,
-        telegram_payment_charge_id=f"demo-sub-{person.id}-{subscription.renewals}",
+        telegram_payment_charge_id=_charge_id(rng),
         created_at=moment,
         invoice_payload=f"inv:{subscription.invoice_id}",
         period_end=moment + SUBSCRIPTION_PERIOD,
@@ -465,7 +469,7 @@ def _conversions(rng: random.Random, people: list[TelegramUser], stream: PaidStr
                     stream=stream,
                     stars=stream.stars,
                     credits=Decimal(0),
-                    telegram_payment_charge_id=f"demo-stream-{person.id}",
+                    telegram_payment_charge_id=_charge_id(rng),
                     created_at=bought,
                     invoice_payload=f"stream:{stream.pk}",
                 )

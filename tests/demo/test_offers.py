@@ -39,6 +39,10 @@ def test_the_demo_sells_a_plan_a_stream_and_packages(reference_data):
     _seed()
 
     assert _figures() == first  # the same seed, the same purchases; nothing piles up
+    # Opaque charge ids, as Telegram's are: one that held the user's id would outlive their erasure.
+    charges = [*Payment.objects.values_list("telegram_payment_charge_id", "user_id")]
+    charges += [*Subscription.objects.values_list("charge_id", "user_id")]
+    assert charges and not [charge for charge, user_id in charges if str(user_id) in charge]
     assert SubscriptionPlan.objects.count() == PaidStream.objects.count() == TrackedLink.objects.count() == 1
     assert CreditPackage.objects.filter(is_active=True).count() == 1
     stream = PaidStream.objects.get()
