@@ -6,6 +6,7 @@ and its daily and all-time rollups together), payments with the ledger credit `p
 them. Ids come from a range of their own, far from the ids tests pick by hand and from the demo's.
 """
 
+from datetime import timedelta
 from decimal import Decimal
 
 import factory
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
-from apps.billing.models import CreditPackage, OperationType, Payment, PaymentStatus
+from apps.billing.models import CreditPackage, Invoice, OperationType, Payment, PaymentStatus, Subscription
 from apps.billing.services import add_to_balance, ledger_apply
 from apps.broadcast.models import Broadcast
 from apps.llm.metering import usage_record
@@ -139,6 +140,24 @@ class PaymentFactory(DjangoModelFactory):
                     idempotency_key=f"refund:{payment.pk}",
                 )
         return payment
+
+
+class SubscriptionFactory(DjangoModelFactory):
+    """A Stars subscription that Telegram will renew, nine days left of its paid period, with the invoice link
+    it was bought through (its payments are not made here)."""
+
+    class Meta:
+        model = Subscription
+
+    user = factory.SubFactory(TelegramUserFactory)
+    title = "Monthly"
+    invoice = factory.LazyAttribute(
+        lambda subscription: Invoice.objects.create(
+            user=subscription.user, title=subscription.title, credits=Decimal(600), stars=250
+        )
+    )
+    charge_id = factory.Sequence(lambda n: f"test-subscription-{n}")
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=9))
 
 
 class BroadcastFactory(DjangoModelFactory):

@@ -54,6 +54,12 @@ def live_subscription(user_id: int) -> Subscription | None:
     return live.order_by("-expires_at").first()
 
 
+def renewing_subscriptions(user_id: int) -> list[Subscription]:
+    """The user's subscriptions that Telegram will charge again: paid period lasting, renewal not cancelled."""
+    renewing = Subscription.objects.filter(user_id=user_id, expires_at__gt=timezone.now(), is_canceled=False)
+    return list(renewing.order_by("expires_at"))
+
+
 def ledger_mismatches() -> tuple[int, list[dict]]:
     """Users whose balance differs from the sum of their operations (users with either count)."""
     balances = dict(Balance.objects.values_list("user_id", "amount"))

@@ -1,6 +1,7 @@
 """The one place that sends to Telegram outside a handler, over the bot's own loop: refunds and the Stars
-ledger for billing, broadcasts for the broadcast app. They reach it through the TELEGRAM_GATEWAY setting, never
-by import, and hear of failures only as `apps.core.sending` errors."""
+ledger for billing, broadcasts for the broadcast app, cancelling a subscription before an erase. The domain
+reaches it through the TELEGRAM_GATEWAY setting, never by import, and hears of failures only as
+`apps.core.sending` errors."""
 
 from datetime import timedelta
 
@@ -57,6 +58,20 @@ def star_transactions(*, offset: int = 0, limit: int = 100) -> list[StarTransact
         )
         for transaction in page.transactions
     ]
+
+
+def star_subscription_cancel(*, user_id: int, charge_id: str) -> None:
+    """editUserStarSubscription: Telegram stops renewing the user's subscription that `charge_id` (its first
+    payment's) names. Raises `sending.SendFailed` when Telegram refuses or does not answer."""
+    runtime.run(lambda application: star_subscription_cancel_by(application.bot, user_id=user_id, charge_id=charge_id))
+
+
+async def star_subscription_cancel_by(bot: Bot, *, user_id: int, charge_id: str) -> None:
+    """The same through `bot`: a handler's own, which is the stand-in's when "Try the bot" runs the handler."""
+    try:
+        await bot.edit_user_star_subscription(user_id, charge_id, is_canceled=True)
+    except TelegramError as error:
+        raise sending_error(error) from error
 
 
 def _partner_user(partner: TransactionPartner | None) -> int | None:

@@ -2,16 +2,18 @@
 for a reason and erases only on POST, the receipt it leads to (read-only: no add, change or delete), no Delete
 button for users, and the pseudonym an erase leaves shown as an erased user."""
 
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from apps.billing.models import Invoice, Operation
+from apps.billing.models import Invoice, Operation, Subscription
 from apps.users.models import ErasureReceipt, TelegramUser
-from tests.factories import PaymentFactory, UserSessionFactory, UserWithBalanceFactory
+from tests.factories import PaymentFactory, SubscriptionFactory, UserSessionFactory, UserWithBalanceFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -160,3 +162,51 @@ def test_the_pseudonym_is_an_erased_user_listed_only_when_asked_for(person, admi
     page = _page(admin_client, pseudonym)
     assert "the receipt" in page and 'name="_save"' not in page, "read-only"
     assert "Erase everywhere" not in page and "Download data" not in page
+
+
+def test_the_confirmation_says_a_renewing_subscription_is_cancelled_with_telegram_first(person, eraser):
+    SubscriptionFactory(user=person, title="Monthly")
+    page = eraser.get(_erase_url(person)).content.decode()
+    assert "Their subscription “Monthly” renews on " in page
+    assert "Erasing first asks Telegram to cancel it, so that Telegram stops charging them" in page
+
+
+def test_erasing_cancels_the_subscription_with_telegram_first(person, eraser, bot_api):
+    subscription = SubscriptionFactory(user=person)
+    response = eraser.post(_erase_url(person), {"reason": "asked by email"})
+
+    assert len(bot_api.calls_to("editUserStarSubscription")) == 1
+    assert bot_api.star_subscriptions == {(person.pk, subscription.charge_id): True}, "cancelled"
+    receipt = ErasureReceipt.objects.get()
+    assert response.url == reverse("admin:users_erasurereceipt_change", args=[receipt.pk])
+    subscription.refresh_from_db()
+    assert (subscription.user_id, subscription.is_canceled) == (receipt.pseudonym_id, True)
+
+
+def test_when_telegram_does_not_cancel_the_subscription_nothing_is_erased_and_the_page_says_so(person, eraser, bot_api):
+    SubscriptionFactory(user=person)
+    bot_api.refuse_subscription_edits(person.pk)
+    response = eraser.post(_erase_url(person), {"reason": "asked by email"})
+
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Telegram did not cancel the subscription: Subscription_not_found. Nothing was erased. Try again." in page
+    assert "asked by email" in page, "the reason stays in the form for the next try"
+    assert len(bot_api.calls_to("editUserStarSubscription")) == 1
+    assert TelegramUser.objects.filter(pk=person.pk).exists() and not ErasureReceipt.objects.exists()
+    assert not Subscription.objects.get(user=person).is_canceled
+
+
+@pytest.mark.parametrize(
+    "subscription",
+    [None, {"is_canceled": True}, {"expires_at": timezone.now() - timedelta(days=2)}],
+    ids=["none", "canceled", "lapsed"],
+)
+def test_without_a_renewing_subscription_telegram_is_not_asked(person, eraser, bot_api, subscription):
+    if subscription is not None:
+        SubscriptionFactory(user=person, **subscription)
+    assert "Their subscription" not in eraser.get(_erase_url(person)).content.decode()
+    eraser.post(_erase_url(person), {"reason": "asked by email"})
+
+    assert not bot_api.calls_to("editUserStarSubscription")
+    assert ErasureReceipt.objects.exists() and not TelegramUser.objects.filter(pk=person.pk).exists()

@@ -35,20 +35,27 @@ from apps.billing.models import (
 )
 from apps.billing.services import add_to_balance, invoice_payload, log_kie_operation, payment_record
 from apps.bot import static_text
-from apps.bot.flows.erase import erase_stragglers, user_erase
+from apps.bot.flows.erase import SubscriptionNotCanceled, erase_stragglers, user_erase
 from apps.bot.flows.export import user_data_json
 from apps.bot.flows.profiles import profile_refresh_if_stale
 from apps.bot.models import InboxStatus, InboxUpdate, Reply, VoiceTranscript
 from apps.bot.services import inbox_receive
 from apps.broadcast.models import BroadcastDelivery, DeliveryStatus
 from apps.broadcast.selectors import delivery_counts, get_users_by_criteria
+from apps.core import sending
 from apps.core.redis import redis_client
 from apps.journey.services import update_journey_stage
 from apps.llm.models import DailyUsage, LLMRequest
 from apps.sessions.models import UserSession
 from apps.users.models import ErasureReceipt, TelegramUser, UserActivityLog, UserActivityLogArchive
 from apps.users.selectors import users_due_for_rotation
-from tests.factories import BroadcastFactory, CreditPackageFactory, PaymentFactory, UserWithBalanceFactory
+from tests.factories import (
+    BroadcastFactory,
+    CreditPackageFactory,
+    PaymentFactory,
+    SubscriptionFactory,
+    UserWithBalanceFactory,
+)
 from tests.fakes.openai import Answer
 from tests.helpers import message_update
 
@@ -360,3 +367,59 @@ def test_the_pseudonym_reads_as_an_erased_user_wherever_it_is_named():
     TelegramUser.objects.create(id=USER_ID, username=USERNAME, first_name=FIRST_NAME)
     receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
     assert str(TelegramUser.objects.get(pk=receipt.pseudonym_id)) == f"erased user ({receipt.pseudonym_id})"
+
+
+def test_manage_py_erase_user_cancels_the_subscription_with_telegram_first(bot_api, capsys):
+    subscription = SubscriptionFactory(user=UserWithBalanceFactory(id=USER_ID))
+    call_command("erase_user", str(USER_ID), "--reason", "court order 12/7")
+
+    assert len(bot_api.calls_to("editUserStarSubscription")) == 1
+    assert bot_api.star_subscriptions == {(USER_ID, subscription.charge_id): True}, "cancelled"
+    receipt = ErasureReceipt.objects.get()
+    assert f"receipt {receipt.pk}" in capsys.readouterr().out
+    subscription.refresh_from_db()
+    assert (subscription.user_id, subscription.is_canceled) == (receipt.pseudonym_id, True), "recorded, then moved"
+    assert subscription.canceled_at is not None
+
+
+def test_manage_py_erase_user_fails_and_erases_nothing_when_telegram_refuses_to_cancel_the_subscription(bot_api):
+    subscription = SubscriptionFactory(user=UserWithBalanceFactory(id=USER_ID))
+    bot_api.refuse_subscription_edits(USER_ID)
+    with pytest.raises(CommandError) as refused:
+        call_command("erase_user", str(USER_ID), "--reason", "court order 12/7")
+
+    assert str(refused.value) == (
+        "Telegram did not cancel the subscription: Subscription_not_found. Nothing was erased. Try again."
+    )
+    assert len(bot_api.calls_to("editUserStarSubscription")) == 1
+    assert TelegramUser.objects.filter(pk=USER_ID).exists() and not ErasureReceipt.objects.exists()
+    subscription.refresh_from_db()
+    assert (subscription.user_id, subscription.is_canceled) == (USER_ID, False)
+
+
+def test_a_subscription_telegram_did_not_answer_about_erases_nothing():
+    """No answer in time: Telegram may have cancelled it, or not. Nothing is recorded or erased; again asks again."""
+    subscription = SubscriptionFactory(user=UserWithBalanceFactory(id=USER_ID))
+    asked = []
+
+    def unanswered(**request: object) -> None:
+        asked.append(request)
+        raise sending.Unconfirmed("Timed out")
+
+    with pytest.raises(SubscriptionNotCanceled, match="cancel the subscription: Timed out. Nothing was erased"):
+        user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN, cancel_subscription=unanswered)
+    assert asked == [{"user_id": USER_ID, "charge_id": subscription.charge_id}]
+    assert TelegramUser.objects.filter(pk=USER_ID).exists() and not ErasureReceipt.objects.exists()
+    assert not Subscription.objects.get(pk=subscription.pk).is_canceled
+
+
+def test_erasing_a_pseudonym_asks_telegram_nothing():
+    """A pseudonym is nobody to erase, whatever subscription it holds (erases from before subscriptions were
+    cancelled left renewing ones): Telegram is not asked about a negative id."""
+    receipt = user_erase(UserWithBalanceFactory(id=USER_ID).pk, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
+    SubscriptionFactory(user=TelegramUser.objects.get(pk=receipt.pseudonym_id))
+
+    def unexpected(**request: object) -> None:
+        raise AssertionError(f"Telegram asked: {request}")
+
+    assert user_erase(receipt.pseudonym_id, reason="x", via="admin", cancel_subscription=unexpected) is None

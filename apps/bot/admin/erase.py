@@ -1,6 +1,6 @@
 """Erasing a person everywhere from their admin page (apps.bot.flows.erase): the "Erase everywhere…" button, a
-page that says what goes and what stays and asks why, and the receipts erases leave, which staff may read but
-never change or delete: they are the proof."""
+page that says what goes and what stays (a renewing subscription is cancelled with Telegram first) and asks why,
+and the receipts erases leave, which staff may read but never change or delete: they are the proof."""
 
 from django import forms
 from django.apps import apps
@@ -13,7 +13,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 
-from apps.bot.flows.erase import user_erase
+from apps.billing.selectors import renewing_subscriptions
+from apps.bot.flows.erase import SubscriptionNotCanceled, user_erase
 from apps.core.admin import PermanentRecordAdmin
 from apps.core.money import count_text
 from apps.users.models import ErasureReceipt, TelegramUser
@@ -93,9 +94,13 @@ class UserErase(admin.ModelAdmin):
             raise Http404("no such person")
         form = EraseForm(request.POST) if request.method == "POST" else EraseForm()
         if form.is_valid():
-            receipt = user_erase(
-                user_id, reason=form.cleaned_data["reason"], via=ErasureReceipt.Via.ADMIN, staff=request.user
-            )
+            try:
+                receipt = user_erase(
+                    user_id, reason=form.cleaned_data["reason"], via=ErasureReceipt.Via.ADMIN, staff=request.user
+                )
+            except SubscriptionNotCanceled as error:
+                form.add_error(None, str(error))
+                return self._erase_page(request, person, form)
             if receipt is None:  # erased meanwhile (by the person's /forget, or another staff member)
                 self.message_user(request, "This person was already erased.", messages.WARNING)
                 return HttpResponseRedirect(reverse(f"{self.admin_site.name}:users_telegramuser_changelist"))
@@ -104,13 +109,17 @@ class UserErase(admin.ModelAdmin):
             return HttpResponseRedirect(
                 reverse(f"{self.admin_site.name}:users_erasurereceipt_change", args=[receipt.pk])
             )
+        return self._erase_page(request, person, form)
+
+    def _erase_page(self, request: HttpRequest, person: TelegramUser, form: EraseForm) -> TemplateResponse:
         context = {
             **self.admin_site.each_context(request),
             "title": f"Erase {person} everywhere",
             "opts": self.model._meta,
             "original": person,
             "form": form,
-            "records": user_records(user_id),
+            "records": user_records(person.pk),
+            "renewing": renewing_subscriptions(person.pk),
         }
         return TemplateResponse(request, "admin/users/telegramuser/erase.html", context)
 

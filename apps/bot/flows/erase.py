@@ -6,9 +6,13 @@ transaction, to a pseudonym: a user row of a random negative id, nobody's, that 
 by. The ledger and payments stay there (accounting law) and balance == Σ operations holds for it; events, LLM
 usage, activity and deliveries stay there too, so every count, rollup and margin is unchanged, without the
 texts and names in them. Last, the user's row goes: a later update from the same Telegram id starts a new user.
-A receipt records when, by whom, why and how many rows per table, and nothing about the person."""
+A receipt records when, by whom, why and how many rows per table, and nothing about the person.
+
+Before any of it, Telegram is asked to stop renewing their Stars subscription: it would go on charging a person
+who is gone, and crediting the renewal to the pseudonym's subscription."""
 
 import logging
+from collections.abc import Callable
 from datetime import datetime
 
 from django.apps import apps
@@ -19,11 +23,15 @@ from django.db.models import Q
 
 from apps.analytics.models import AnalyticsEvent
 from apps.analytics.services import events_pseudonymise
+from apps.billing.selectors import renewing_subscriptions
+from apps.billing.services import subscription_set_canceled
 from apps.billing.services.erasure import billing_pseudonymise
 from apps.bot.models import InboxUpdate
 from apps.bot.replies import replies_forget
 from apps.bot.services import inbox_forget
 from apps.broadcast.services import deliveries_pseudonymise
+from apps.core import sending
+from apps.core.gateway import telegram_gateway
 from apps.core.privacy import redacted
 from apps.journey.models import JourneyProgress
 from apps.journey.services import journey_erase
@@ -37,17 +45,44 @@ from .profiles import profile_caches_forget
 
 logger = logging.getLogger(__name__)
 
+# Asks Telegram to stop renewing a subscription, called with user_id= and charge_id= (the subscription's first
+# payment's); raises `apps.core.sending.SendFailed` when Telegram refused or did not answer.
+SubscriptionCanceller = Callable[..., None]
 
-def user_erase(user_id: int, *, reason: str, via: str, staff=None) -> ErasureReceipt | None:
+
+class SubscriptionNotCanceled(Exception):
+    """Telegram did not cancel the person's renewing subscription (it refused, or did not answer): nothing was
+    erased, and erasing again asks again."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(
+            f"Telegram did not cancel the subscription: {reason.rstrip('.')}. Nothing was erased. Try again."
+        )
+
+
+def user_erase(
+    user_id: int,
+    *,
+    reason: str,
+    via: str,
+    staff=None,
+    cancel_subscription: SubscriptionCanceller | None = None,
+) -> ErasureReceipt | None:
     """Erase the user (see above) and return the receipt; None, changing nothing, when there is no such user
     (erased before, never seen, or a pseudonym). `via`: an ErasureReceipt.Via; `staff`: who asked, if staff.
-    A reason is required (ValueError without one, or with another `via`)."""
+    A reason is required (ValueError without one, or with another `via`). A renewing subscription is cancelled
+    with Telegram first, through `cancel_subscription` (the gateway's by default; a handler hands over its own
+    bot's); SubscriptionNotCanceled, erasing nothing, when Telegram did not cancel it."""
     if not reason.strip():
         raise ValueError("an erase needs a reason")
     via = ErasureReceipt.Via(via)
+    erasable = TelegramUser.objects.filter(pk=user_id, erased_at__isnull=True)
+    if not erasable.exists():
+        return None
+    _subscriptions_stop(user_id, cancel=cancel_subscription or telegram_gateway().star_subscription_cancel)
     with transaction.atomic():
-        user = TelegramUser.objects.select_for_update().filter(pk=user_id, erased_at__isnull=True).first()
-        if user is None:
+        user = erasable.select_for_update().first()
+        if user is None:  # erased meanwhile
             return None
         names = user_names(user)
         pseudonym = user_pseudonym_create(user)
@@ -77,6 +112,18 @@ def user_erase(user_id: int, *, reason: str, via: str, staff=None) -> ErasureRec
         transaction.on_commit(lambda: profile_caches_forget(user_id))
         transaction.on_commit(lambda: _stragglers_sweep_later(user_id, pseudonym.pk, receipt.erased_at))
     return receipt
+
+
+def _subscriptions_stop(user_id: int, *, cancel: SubscriptionCanceller) -> None:
+    """Have Telegram stop renewing each of the user's subscriptions that it would charge again, and record it
+    cancelled, as /subscription does: outside the erase's transaction, which must not wait on Telegram. Cancelled
+    or lapsed ones: nothing to ask."""
+    for subscription in renewing_subscriptions(user_id):
+        try:
+            cancel(user_id=user_id, charge_id=subscription.charge_id)
+        except sending.SendFailed as error:
+            raise SubscriptionNotCanceled(str(error)) from error
+        subscription_set_canceled(subscription_id=subscription.pk, user_id=user_id, canceled=True)
 
 
 # Events travel in batches through the broker (a second's linger, retries while the database is away) and
