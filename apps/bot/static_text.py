@@ -229,8 +229,10 @@ FORGET_ASK = _(
     "Your balance ({balance}) is lost with the rest. This cannot be undone."
 )
 FORGET_SUBSCRIPTION = _(
-    "Your subscription “{title}” renews on {until}: cancel it first in /subscription, or Telegram will keep "
-    "charging you for it."
+    "Your subscription “{title}” renews on {until}: erasing cancels it, so Telegram stops charging you for it."
+)
+FORGET_SUBSCRIPTION_NOT_CANCELED = _(
+    "Telegram did not cancel your subscription, so nothing was erased. Please try again in a minute."
 )
 FORGET_ERASE_BUTTON = pgettext_lazy("button", "Erase everything")
 FORGET_CANCEL_BUTTON = pgettext_lazy("button", "Cancel")

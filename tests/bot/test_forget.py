@@ -5,20 +5,19 @@ or a redelivered one erases nobody else."""
 import json
 import time
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from django.apps import apps
 from django.utils import timezone, translation
 
-from apps.billing.models import Invoice, Operation, Subscription
+from apps.billing.models import Operation, Subscription
 from apps.bot import runtime, static_text
 from apps.bot.admin.erase import user_records
 from apps.bot.flows.forget import REASON
 from apps.bot.keyboards import FORGET_CANCEL, FORGET_ERASE
 from apps.bot.models import InboxStatus, InboxUpdate
 from apps.users.models import ErasureReceipt, TelegramUser
-from tests.factories import PaymentFactory, UserSessionFactory, UserWithBalanceFactory
+from tests.factories import PaymentFactory, SubscriptionFactory, UserSessionFactory, UserWithBalanceFactory
 from tests.helpers import callback_update, message_update
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -98,14 +97,10 @@ def test_forget_says_what_goes_and_what_stays_and_asks(post_update, bot_api, lan
 
 
 def test_a_subscription_that_would_go_on_charging_is_named_first(post_update, bot_api):
-    person = _plant()
-    invoice = Invoice.objects.create(user=person, title="Monthly", credits=Decimal(600), stars=250)
-    Subscription.objects.create(
-        user=person, invoice=invoice, title="Monthly", charge_id="sub-1", expires_at=timezone.now() + timedelta(days=9)
-    )
+    SubscriptionFactory(user=_plant(), title="Monthly")
     post_update(message_update("/forget", user_id=USER_ID, language_code="ru"))
     assert "Ваша подписка «Monthly» продлится " in _question(bot_api)["text"]
-    assert "/subscription" in _question(bot_api)["text"]
+    assert "при стирании она будет отменена, и Telegram перестанет списывать" in _question(bot_api)["text"]
 
 
 @pytest.mark.parametrize("language", ["en", "ru"])
@@ -164,3 +159,63 @@ def test_a_confirmation_telegram_refuses_does_not_bring_the_person_back(post_upd
     assert ErasureReceipt.objects.count() == 1
     assert set(InboxUpdate.objects.values_list("status", flat=True)) == {InboxStatus.DONE}, "nothing to replay"
     assert not TelegramUser.objects.filter(pk=USER_ID).exists()
+
+
+def test_erasing_cancels_the_subscription_with_telegram_first(post_update, bot_api):
+    subscription = SubscriptionFactory(user=_plant())
+    post_update(message_update("/forget", user_id=USER_ID))
+    post_update(callback_update(FORGET_ERASE, user_id=USER_ID))
+
+    assert len(bot_api.calls_to("editUserStarSubscription")) == 1
+    assert bot_api.star_subscriptions == {(USER_ID, subscription.charge_id): True}, "cancelled"
+    [receipt] = ErasureReceipt.objects.all()
+    subscription.refresh_from_db()
+    assert (subscription.user_id, subscription.is_canceled) == (receipt.pseudonym_id, True), "recorded, then moved"
+    assert _edits(bot_api) == [str(static_text.FORGET_DONE)]
+
+
+@pytest.mark.parametrize(
+    ("language", "try_again"),
+    [("en", "nothing was erased. Please try again in a minute."), ("ru", "ничего не стёрто. Попробуйте")],
+    ids=["en", "ru"],
+)
+def test_when_telegram_does_not_cancel_the_subscription_nothing_is_erased_and_they_may_press_again(
+    post_update, bot_api, language, try_again
+):
+    subscription = SubscriptionFactory(user=_plant(language_code=language))
+    post_update(message_update("/forget", user_id=USER_ID, language_code=language))
+    bot_api.refuse_subscription_edits(USER_ID)
+    post_update(callback_update(FORGET_ERASE, user_id=USER_ID, language_code=language))
+
+    assert len(bot_api.calls_to("editUserStarSubscription")) == 1
+    assert TelegramUser.objects.filter(pk=USER_ID).exists() and not ErasureReceipt.objects.exists()
+    assert not Subscription.objects.get(pk=subscription.pk).is_canceled
+    [edit] = bot_api.calls_to("editMessageText")
+    assert try_again in edit.params["text"]
+    [buttons] = edit.params["reply_markup"]["inline_keyboard"]
+    assert [b["callback_data"] for b in buttons] == [FORGET_ERASE, FORGET_CANCEL]
+
+    bot_api.reset()  # a minute later, Telegram cancels it
+    post_update(callback_update(FORGET_ERASE, user_id=USER_ID, language_code=language))
+    assert len(bot_api.calls_to("editUserStarSubscription")) == 1
+    assert ErasureReceipt.objects.count() == 1 and not TelegramUser.objects.filter(pk=USER_ID).exists()
+
+
+@pytest.mark.parametrize(
+    "subscription",
+    [
+        None,
+        {"is_canceled": True, "canceled_at": timezone.now()},
+        {"expires_at": timezone.now() - timedelta(days=2), "lapsed_at": timezone.now()},
+    ],
+    ids=["none", "canceled", "lapsed"],
+)
+def test_without_a_renewing_subscription_telegram_is_not_asked(post_update, bot_api, subscription):
+    person = _plant()
+    if subscription is not None:
+        SubscriptionFactory(user=person, **subscription)
+    post_update(message_update("/forget", user_id=USER_ID))
+    post_update(callback_update(FORGET_ERASE, user_id=USER_ID))
+
+    assert not bot_api.calls_to("editUserStarSubscription")
+    assert ErasureReceipt.objects.count() == 1 and not TelegramUser.objects.filter(pk=USER_ID).exists()
