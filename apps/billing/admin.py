@@ -118,6 +118,7 @@ class OperationAdmin(MoneyFields, PermanentRecordAdmin):
     search_fields = ["=user__id", "user__username", "reason"]
     date_hierarchy = "created_at"
     list_select_related = ["user", "staff"]
+    ordering = ["-id"]  # newest first: the ledger's order
     show_full_result_count = False
     actions = ["export_csv"]
 
@@ -192,6 +193,7 @@ class PaymentAdmin(MoneyFields, PermanentRecordAdmin):
     list_filter = ["status", UnrecoveredFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "telegram_payment_charge_id"]
     list_select_related = ["user", "package", "subscription", "stream", "refunded_by"]
+    ordering = ["-created_at", "-id"]
     actions = ["refund", "settle_refunds", "refund_below_zero", "take_unrecovered", "write_off_unrecovered"]
 
     @admin.display(description="bought")

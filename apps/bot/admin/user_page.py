@@ -182,6 +182,11 @@ def user_sections(model_admin: admin.ModelAdmin, request: HttpRequest, user_id: 
     return sections
 
 
+def stage_label(stage: str | None) -> str:
+    """A journey stage by its name; "-" before the journey is analysed."""
+    return JourneyStage(stage).label if stage in JourneyStage.values else "-"
+
+
 def user_header(user: TelegramUser) -> list[tuple[str, str]]:
     """Who the person is and what they are worth, label and value, from the figures every page uses."""
     money = user_revenue(user.pk)
@@ -191,7 +196,6 @@ def user_header(user: TelegramUser) -> list[tuple[str, str]]:
     else:
         renews = "cancelled, ends" if subscription.is_canceled else "renews"
         subscribed = f"{subscription.title}, {renews} {when(subscription.expires_at)}"
-    stage = JourneyStage(user.last_journey_stage).label if user.last_journey_stage in JourneyStage.values else "-"
     if user.erased_at is not None:
         name = f"Erased user {user.pk}"
     else:
@@ -199,7 +203,7 @@ def user_header(user: TelegramUser) -> list[tuple[str, str]]:
     return [
         ("name", f"{name or '-'} (id {user.pk})" if user.erased_at is None else name),
         ("language", user.bot_language or user.language_code or "-"),
-        ("stage", stage),
+        ("stage", stage_label(user.last_journey_stage)),
         ("source", user.source or "-"),
         ("balance", credits_phrase(get_user_balance(user.pk), 4)),
         ("subscription", subscribed),

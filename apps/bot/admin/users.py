@@ -20,13 +20,12 @@ from django.utils.safestring import SafeString, mark_safe
 from apps.billing.models import Balance, RefundAbuse
 from apps.billing.revenue import GROUPINGS, revenue_rows
 from apps.core.money import amount_text, usd_text
-from apps.journey.models import JourneyStage
 from apps.users.models import ErasureReceipt, TelegramUser
 from apps.users.selectors import user_latest_activity
 
 from .erase import UserErase
 from .export import UserDataDownload
-from .user_page import UserActions, user_header, user_sections
+from .user_page import UserActions, stage_label, user_header, user_sections
 
 # What Telegram tells us and the first contact set: shown, never edited by staff.
 FROM_TELEGRAM = [
@@ -45,7 +44,7 @@ ERASED_FIELDSETS = [("Erased user", {"fields": ["erasure", "language_code", "sou
 # Inferred about the person: read as text; edited, on asking, in the inputs their types need.
 PROFILE = ["gender", "psychological_summary", "profile_summary", "metaphysical_profile", "last_journey_stage"]
 TAGS = ["streams", "markers"]
-AS_TEXT = {"metaphysical_profile": "metaphysical", "last_journey_stage": "journey_stage"}
+AS_TEXT = {"metaphysical_profile": "metaphysical", "last_journey_stage": "stage"}
 EDIT_PROFILE = "edit"
 
 
@@ -141,16 +140,17 @@ class ErasedFilter(admin.SimpleListFilter):
 @admin.register(TelegramUser)
 class TelegramUserAdmin(UserActions, UserErase, UserDataDownload):
     change_form_template = "admin/users/telegramuser/change_form.html"
+    change_list_template = "admin/users/telegramuser/change_list.html"
     # Who, what they are worth, where they stand: the money first, so a laptop shows it without scrolling.
     list_display = [
         "id",
         "name",
-        "balance",
+        "balance_credits",
         "lifetime_paid",
         "lifetime_margin",
-        "last_seen_date",
-        "last_journey_stage",
-        "language_code",
+        "last_seen",
+        "stage",
+        "language",
         "source",
     ]
     list_display_links = ["id", "name"]
@@ -244,8 +244,20 @@ class TelegramUserAdmin(UserActions, UserErase, UserDataDownload):
         username = f" @{obj.username}" if obj.username else ""
         return f"{obj.full_name}{username}" or "-"
 
+    @admin.display(description="last seen", ordering="last_seen_date")
+    def last_seen(self, obj: TelegramUser) -> str:
+        return date_format(timezone.localtime(obj.last_seen_date), "SHORT_DATETIME_FORMAT")
+
+    @admin.display(description="journey stage", ordering="last_journey_stage")
+    def stage(self, obj: TelegramUser) -> str:
+        return stage_label(obj.last_journey_stage)
+
+    @admin.display(description="language", ordering="language_code")
+    def language(self, obj: TelegramUser) -> str:
+        return obj.bot_language or obj.language_code or "-"
+
     @admin.display(description="balance, credits", ordering="balance_amount")
-    def balance(self, obj: TelegramUser) -> str:
+    def balance_credits(self, obj: TelegramUser) -> str:
         return amount_text(obj.balance_amount, 4)
 
     @admin.display(description="paid", ordering=LifetimeOrder("cash_revenue"))
@@ -260,11 +272,6 @@ class TelegramUserAdmin(UserActions, UserErase, UserDataDownload):
     def metaphysical(self, obj: TelegramUser) -> SafeString:
         lines = format_html_join(mark_safe("<br>"), "{}: {}", sorted((obj.metaphysical_profile or {}).items()))
         return lines or SafeString("-")
-
-    @admin.display(description="last journey stage")
-    def journey_stage(self, obj: TelegramUser) -> str:
-        stage = obj.last_journey_stage
-        return JourneyStage(stage).label if stage in JourneyStage.values else "not analysed yet"
 
     @admin.display(description="streams and markers")
     def tags(self, obj: TelegramUser) -> SafeString:
