@@ -3,6 +3,8 @@ stand (last seen, stage, language, source), sorted and filtered by those; LLM re
 cost and latency on a 1400 px screen without scrolling sideways; the ledger newest first; numbers grouped in
 thousands."""
 
+import html
+import re
 from decimal import Decimal
 
 import pytest
@@ -35,7 +37,7 @@ def _buyer(consumed: int, payments: int = 1, **fields) -> TelegramUser:
 def population() -> dict[str, TelegramUser]:
     return {
         "best": _buyer(80, first_name="Best", language_code="ru", source="ads"),
-        "good": _buyer(20, first_name="Good", language_code="en", payments=2),
+        "good": _buyer(20, first_name="Good", language_code="en", payments=2, last_journey_stage="call_to_adventure"),
         "idle": UserWithBalanceFactory(first_name="Idle", language_code="en", credits=0),
         "costly": LLMRequestFactory(user__first_name="Costly", cost=Decimal("0.5")).user,
     }
@@ -74,6 +76,15 @@ def test_the_user_list_sorts_by_margin_and_by_spend(admin_client, population, co
     assert ranked[: len(ranking)] == [population[name].pk for name in ranking]
 
 
+@pytest.mark.parametrize(("link", "first"), [("Most profitable first", "best"), ("Biggest spenders first", "good")])
+def test_the_front_page_is_two_clicks_from_a_ranking(admin_client, population, link, first):
+    front = admin_client.get(reverse("admin:index")).content.decode()
+    assert f'href="{USERS}"' in front  # click one
+    users = admin_client.get(USERS).content.decode()
+    [query] = re.findall(rf'<a href="(\?[^"]+)">{link}</a>', users)  # click two
+    assert _listed(admin_client, html.unescape(query))[0] == population[first].pk
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
@@ -81,6 +92,8 @@ def test_the_user_list_sorts_by_margin_and_by_spend(admin_client, population, co
         ("?balance=zero", {"idle", "costly"}),
         ("?language_code=en", {"good", "idle"}),
         ("?source=ads", {"best"}),
+        ("?stage=call_to_adventure", {"good"}),
+        ("?stage=none", {"best", "idle", "costly"}),
     ],
 )
 def test_the_user_list_filters_by_balance_language_and_source(admin_client, population, query, expected):

@@ -4,7 +4,7 @@ person's pseudonym (apps.bot.flows.erase) has a page too: the ledger it keeps, r
 from decimal import Decimal
 
 from django.contrib import admin
-from django.contrib.admin.views.main import ChangeList
+from django.contrib.admin.views.main import ORDER_VAR, ChangeList
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import DecimalField, Expression, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -20,6 +20,7 @@ from django.utils.safestring import SafeString, mark_safe
 from apps.billing.models import Balance, RefundAbuse
 from apps.billing.revenue import GROUPINGS, revenue_rows
 from apps.core.money import amount_text, usd_text
+from apps.journey.models import JourneyStage
 from apps.users.models import ErasureReceipt, TelegramUser
 from apps.users.selectors import user_latest_activity
 
@@ -87,6 +88,21 @@ class MarginChangeList(ChangeList):
             row = by_user.get(user.pk, {})
             user.lifetime_margin_value = row.get("margin", Decimal(0))
             user.lifetime_paid_value = row.get("cash_revenue", Decimal(0))
+
+
+class StageFilter(admin.SimpleListFilter):
+    """Journey stages by their names, in the journey's order."""
+
+    title = "journey stage"
+    parameter_name = "stage"
+
+    def lookups(self, request, model_admin):
+        return [*JourneyStage.choices, ("none", "Not analysed yet")]
+
+    def queryset(self, request, queryset: QuerySet) -> QuerySet:
+        if self.value() == "none":
+            return queryset.filter(last_journey_stage__isnull=True)
+        return queryset.filter(last_journey_stage=self.value()) if self.value() else queryset
 
 
 class BalanceFilter(admin.SimpleListFilter):
@@ -158,7 +174,7 @@ class TelegramUserAdmin(UserActions, UserErase, UserDataDownload):
         ErasedFilter,
         BalanceFilter,
         ("last_seen_date", admin.DateFieldListFilter),
-        "last_journey_stage",
+        StageFilter,
         "language_code",
         "source",
         ("registration_date", admin.DateFieldListFilter),
@@ -225,6 +241,20 @@ class TelegramUserAdmin(UserActions, UserErase, UserDataDownload):
 
     def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
         return MarginChangeList
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        """With one-click rankings: the most profitable users and the biggest spenders first."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            response.context_data["rankings"] = [
+                (label, changelist.get_query_string({ORDER_VAR: f"-{changelist.list_display.index(column)}"}))
+                for label, column in [
+                    ("Most profitable first", "lifetime_margin"),
+                    ("Biggest spenders first", "lifetime_paid"),
+                ]
+            ]
+        return response
 
     def change_view(self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None):
         user = TelegramUser.objects.filter(pk=object_id).first() if object_id.isdigit() else None
