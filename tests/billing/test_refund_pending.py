@@ -14,8 +14,9 @@ from apps.billing.exceptions import RefundRefused
 from apps.billing.models import CreditPackage, Operation, OperationType, Payment, PaymentStatus
 from apps.billing.services import get_user_balance, invoice_payload, payment_record, payment_refund, refunds_settle
 from apps.billing.tasks import settle_pending_refunds
+from apps.bot.flows.erase import user_erase
 from apps.core import sending
-from apps.users.models import TelegramUser
+from apps.users.models import ErasureReceipt, TelegramUser
 from tests.fakes.telegram import Refund
 
 pytestmark = pytest.mark.django_db
@@ -110,6 +111,16 @@ def test_no_answer_and_not_in_telegrams_ledger_is_undone(bot_api, payment):
     assert _state(payment) == (PaymentStatus.PAID, Decimal("100")) and _ledger_consistent()
     # The staff may refund it again; this time Telegram answers.
     assert payment_refund(payment_id=payment.pk).status == PaymentStatus.REFUNDED
+    assert _state(payment) == (PaymentStatus.REFUNDED, Decimal("0")) and _ledger_consistent()
+
+
+def test_a_pending_refund_of_a_person_erased_meanwhile_is_found_refunded(bot_api, payment):
+    """Telegram's ledger names the person it refunded; since their erase the payment is their pseudonym's."""
+    bot_api.refund_answers(Refund(delay=SLOW))  # Telegram refunds; its answer comes too late
+    payment_refund(payment_id=payment.pk)
+    user_erase(USER, reason="asked by email", via=ErasureReceipt.Via.COMMAND)
+
+    assert refunds_settle().refunded == [payment.pk]
     assert _state(payment) == (PaymentStatus.REFUNDED, Decimal("0")) and _ledger_consistent()
 
 

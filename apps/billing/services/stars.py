@@ -465,7 +465,7 @@ def refunds_settle(*, payment_ids: list[int] | None = None) -> RefundsSettled:
     read back to before the refund was asked, and the refund older than BILLING_REFUND_GRACE → undone,
     credits back. Anything else waits for the next run. Raises `sending.SendFailed` if Telegram cannot be
     read; nothing was settled then."""
-    pending = Payment.objects.filter(status=PaymentStatus.REFUNDING)
+    pending = Payment.objects.filter(status=PaymentStatus.REFUNDING).select_related("user")
     if payment_ids is not None:
         pending = pending.filter(pk__in=payment_ids)
     payments = {payment.telegram_payment_charge_id: payment for payment in pending}
@@ -497,7 +497,10 @@ def _refunds_in_telegram(payments: dict[str, Payment], *, since: datetime) -> tu
     for page in ledger:
         for entry in page:
             payment = payments.get(entry.id)
-            if payment is not None and entry.outgoing and entry.user_id in (payment.user_id, None):
+            if payment is None or not entry.outgoing:
+                continue
+            # Telegram names the person it refunded, whom an erased person's pseudonym no longer names.
+            if entry.user_id in (payment.user_id, None) or payment.user.erased_at is not None:
                 found.add(entry.id)
         if len(found) == len(payments):
             return found, True
