@@ -116,15 +116,16 @@ def _missing_payment(run: ReconciliationRun, entry: StarTransaction) -> None:
 def _unrecorded_refund(run: ReconciliationRun, entry: StarTransaction) -> None:
     run.unrecorded_refunds += 1
     payment, _ = payment_refund_record(charge_id=entry.id)
+    # The payment's user is the person Telegram names, or the pseudonym of a person erased since: not them.
     discrepancy = Discrepancy(
         run=run,
         kind=DiscrepancyKind.UNRECORDED_REFUND,
         charge_id=entry.id,
-        telegram_user_id=entry.user_id,
+        telegram_user_id=payment.user_id,
         stars=entry.amount,
         telegram_date=entry.date,
         payment=payment,
-        details=f"Telegram refunded {stars_text(entry.amount)} to user {entry.user_id}; we had the payment as paid.",
+        details=f"Telegram refunded {stars_text(entry.amount)} to user {payment.user_id}; we had the payment as paid.",
     )
     if payment.credits_unrecovered:
         discrepancy.details += (

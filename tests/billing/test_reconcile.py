@@ -36,8 +36,9 @@ from apps.billing.reconcile import (
 from apps.billing.selectors import ledger_mismatches
 from apps.billing.services import get_user_balance, invoice_payload, ledger_apply, payment_record
 from apps.billing.tasks import reconcile_stars
+from apps.bot.flows.erase import user_erase
 from apps.core import sending
-from apps.users.models import TelegramUser
+from apps.users.models import ErasureReceipt, TelegramUser
 from config.schedule import SCHEDULE
 
 pytestmark = pytest.mark.django_db
@@ -189,6 +190,21 @@ def test_an_unrecorded_refund_of_spent_credits_stays_open_until_staff_decide(
     assert payment.operations.filter(type=OperationType.REFUND, staff=admin_user).count() == 1
     discrepancy.refresh_from_db()
     assert discrepancy.resolved_by == admin_user and discrepancy.resolution.startswith("unrecovered credits: taken")
+
+
+def test_an_unrecorded_refund_of_an_erased_persons_payment_names_the_pseudonym(bot_api, package):
+    """Telegram's ledger names the person it refunded; since their erase the payment, and what is found about it,
+    are their pseudonym's: the run does not write the person's id back beside it."""
+    payment = _buy(bot_api, package, "charge-of-erased")
+    pseudonym_id = user_erase(USER, reason="asked by email", via=ErasureReceipt.Via.COMMAND).pseudonym_id
+    bot_api.star_refund(USER, "charge-of-erased", 50)
+
+    assert stars_reconcile().unrecorded_refunds == 1
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.REFUNDED and get_user_balance(pseudonym_id) == Decimal("0")
+    discrepancy = Discrepancy.objects.get()
+    assert discrepancy.telegram_user_id == pseudonym_id
+    assert f"user {USER}" not in discrepancy.details and f"user {pseudonym_id}" in discrepancy.details
 
 
 def test_our_payment_telegram_does_not_list_is_raised_and_marked_checked(admin_client, bot_api, package):
