@@ -198,9 +198,11 @@ def resolutions(discrepancy: Discrepancy) -> list[Resolution]:
 
 def discrepancy_resolve(*, discrepancy_id: int, code: str, staff) -> Discrepancy:
     """Resolve it the way staff chose (a Resolution's code), once: a discrepancy resolved before is returned as
-    it is. DiscrepancyRefused when that resolution is not one it offers."""
+    it is. DiscrepancyRefused when there is no such discrepancy or that resolution is not one it offers."""
     with transaction.atomic():
-        discrepancy = Discrepancy.objects.select_for_update().get(pk=discrepancy_id)
+        discrepancy = Discrepancy.objects.select_for_update().filter(pk=discrepancy_id).first()
+        if discrepancy is None:
+            raise DiscrepancyRefused(f"no discrepancy {discrepancy_id}")
         if discrepancy.resolved_at is not None:
             return discrepancy
         if code not in {resolution.code for resolution in resolutions(discrepancy)}:

@@ -243,6 +243,12 @@ def _plant(bot_api, count: int, *, days_ago: float = 0, prefix: str = "charge") 
         bot_api.star_payment(5000 + n, f"{prefix}-{n}", 1, date=end - 60 * n)
 
 
+def test_resolving_a_discrepancy_there_is_not_is_refused_with_a_message(admin_client, bot_api):
+    url = reverse("admin:billing_discrepancy_resolve", args=[404_404])
+    page = admin_client.post(url, {"resolution": DISMISS.code}, follow=True)
+    assert page.status_code == 200 and "Not resolved: no discrepancy 404404" in page.content.decode()
+
+
 def test_the_ledger_is_read_page_by_page_back_to_the_window(bot_api, package):
     _plant(bot_api, 230)  # newest first: pages of 100, 100 and 30
     payload = invoice_payload(package=package, user_id=USER)
