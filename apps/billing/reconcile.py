@@ -32,6 +32,7 @@ from .models import Discrepancy, DiscrepancyKind, Payment, PaymentStatus, Reconc
 from .services import (
     STARS_CURRENCY,
     StarLedgerRead,
+    invoice_buyer,
     is_our_invoice,
     payment_record,
     payment_refund_record,
@@ -98,19 +99,30 @@ def _finish(run: ReconciliationRun, ledger: StarLedgerRead) -> None:
 
 def _missing_payment(run: ReconciliationRun, entry: StarTransaction) -> None:
     run.missing_payments += 1
+    payer = _payer(entry)
     discrepancy = Discrepancy(
         run=run,
         kind=DiscrepancyKind.MISSING_PAYMENT,
         charge_id=entry.id,
-        telegram_user_id=entry.user_id,
+        telegram_user_id=payer,
         stars=entry.amount,
         telegram_date=entry.date,
         invoice_payload=entry.invoice_payload[:128],
     )
-    paid = f"User {entry.user_id} paid {stars_text(entry.amount)}; no payment of ours has this charge id."
+    paid = f"User {payer} paid {stars_text(entry.amount)}; no payment of ours has this charge id."
     problem = credit_problem(discrepancy)
     discrepancy.details = f"{paid} It cannot be credited: {problem}." if problem else paid
     _raise(discrepancy)
+
+
+def _payer(entry: StarTransaction) -> int:
+    """Who paid, as the bot knows them: the user Telegram names or, when they were erased after the invoice was
+    sent, the pseudonym it went to with their ledger (crediting the payment credits the ledger that stays)."""
+    buyer = invoice_buyer(entry.invoice_payload)
+    if buyer is not None and buyer != entry.user_id:
+        if TelegramUser.objects.filter(pk=buyer, erased_at__isnull=False).exists():
+            return buyer
+    return entry.user_id
 
 
 def _unrecorded_refund(run: ReconciliationRun, entry: StarTransaction) -> None:

@@ -116,6 +116,23 @@ def test_the_job_finds_a_planted_missing_payment_and_credit_it_credits_once(admi
     assert _run().missing_payments == 0 and Discrepancy.objects.count() == 1
 
 
+def test_a_lost_payment_of_a_person_erased_since_is_credited_to_their_pseudonym(admin_client, bot_api, package):
+    """Their successful_payment was still waiting when they were erased (its stored update emptied with the rest):
+    the invoice is their pseudonym's, so is the payment, and crediting it credits the ledger that stays."""
+    payload = invoice_payload(package=package, user_id=USER)
+    bot_api.star_payment(USER, "charge-before-erase", 50, payload=payload)
+    pseudonym_id = user_erase(USER, reason="asked by email", via=ErasureReceipt.Via.COMMAND).pseudonym_id
+
+    assert stars_reconcile().missing_payments == 1
+    discrepancy = Discrepancy.objects.get()
+    assert discrepancy.telegram_user_id == pseudonym_id and f"User {USER} " not in discrepancy.details
+    assert resolutions(discrepancy) == [CREDIT, DISMISS]
+    _resolve(admin_client, discrepancy, CREDIT.code)
+    payment = Payment.objects.get(telegram_payment_charge_id="charge-before-erase")
+    assert (payment.user_id, payment.credits) == (pseudonym_id, Decimal("100"))
+    assert get_user_balance(pseudonym_id) == Decimal("100") and _consistent()
+
+
 @pytest.mark.parametrize(
     ("payer", "payload", "why"),
     [

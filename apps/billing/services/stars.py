@@ -115,6 +115,13 @@ def is_our_invoice(payload: str) -> bool:
     return _offer(payload) is not None
 
 
+def invoice_buyer(payload: str) -> int | None:
+    """The user the invoice with this payload was sent to (an erased person's pseudonym, since the erase), or
+    None if it is none of ours."""
+    offer = _offer(payload)
+    return offer.user_id if offer is not None else None
+
+
 def _on_sale(offer: _Offer) -> CreditPackage | SubscriptionPlan | PaidStream | None:
     """What the offer sold, if it is still on sale."""
     if offer.plan_id:
