@@ -35,6 +35,7 @@ from apps.billing.services import (
     payment_refund_record,
     payment_shortfall_take,
     payment_shortfall_write_off,
+    subscriptions_lapse,
 )
 from apps.bot.models import InboxStatus, InboxUpdate
 from apps.users.models import TelegramUser
@@ -194,6 +195,30 @@ def test_a_refunded_subscription_period_ends_the_subscription(settings, bot_api)
     subscription = Subscription.objects.get()
     assert subscription.is_canceled and subscription.expires_at < period_end
     assert get_user_balance(USER) == Decimal("0") and _consistent()
+
+
+def test_a_refunded_period_whose_unused_credits_expired_takes_none_of_the_credits_bought_since(settings, package):
+    """The lapse took the period's unused credits back already: the refund takes what is left of them (none), not
+    the credits of another purchase, and nothing is owed."""
+    settings.SUBSCRIPTION_CREDITS_EXPIRE = True
+    TelegramUser.objects.create(id=USER, username="subscriber")
+    plan = SubscriptionPlan.objects.create(title="Monthly", stars=250, credits=Decimal("600"))
+    payment, _ = payment_record(
+        user_id=USER,
+        payload=invoice_payload(plan=plan, user_id=USER),
+        currency="XTR",
+        total_amount=250,
+        charge_id="charge-lapsed-period",
+        period_end=timezone.now() - timedelta(days=1),
+    )
+    subscriptions_lapse()
+    assert get_user_balance(USER) == Decimal("0")
+    _buy(package, "charge-bought-since")
+
+    assert payment_refund_record(charge_id="charge-lapsed-period") == (payment, True)
+    payment.refresh_from_db()
+    assert (payment.status, payment.credits_unrecovered) == (PaymentStatus.REFUNDED, None)
+    assert get_user_balance(USER) == Decimal("100") and _consistent()
 
 
 def test_a_refund_of_a_payment_we_never_recorded_changes_nothing(package):

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -374,7 +375,10 @@ def payment_refund_record(*, charge_id: str) -> tuple[Payment | None, bool]:
         if payment.status == PaymentStatus.REFUNDED:
             return payment, False
         balance = Balance.objects.select_for_update().filter(pk=payment.user_id).values_list("amount", flat=True)
-        take = min(payment.credits, max(balance.first() or Decimal(0), Decimal(0)))
+        # A lapsed subscription period's unused credits were taken back already (expired): not owed again.
+        expired = payment.operations.filter(type=OperationType.EXPIRY).aggregate(total=Sum("amount"))["total"]
+        owed = max(payment.credits + (expired or Decimal(0)), Decimal(0))
+        take = min(owed, max(balance.first() or Decimal(0), Decimal(0)))
         taken = None
         if take > 0:
             taken = ledger_apply(
@@ -386,7 +390,7 @@ def payment_refund_record(*, charge_id: str) -> tuple[Payment | None, bool]:
                 idempotency_key=operation_key("refund", f"{payment.pk}:telegram"),
             )
         payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
-        payment.credits_unrecovered = (payment.credits - take) or None
+        payment.credits_unrecovered = (owed - take) or None
         if payment.subscription_id is not None:
             subscription_refunded(payment)
         _refund_abuse_check(payment, before_id=taken.pk if taken else None)
