@@ -2,9 +2,9 @@
 CSV all read these figures, in USD (what `STARS_USD_RATE` and the price table are in).
 
 - **Cash revenue**: Stars paid × `STARS_USD_RATE`, net of refunds. A payment counts when it was credited, a
-  refund when its credits were taken back (and again, positive, if Telegram refused and it was undone). Every
-  period of a subscription is a payment like a package's; a paid stream (no credits) counts when paid, and
-  back when Telegram confirmed its refund.
+  refund, all its Stars, when Telegram refunded them (a refund pending or undone moves none), however many of
+  the credits it could take back (a user who spent them keeps them, or staff take them later). Every period of
+  a subscription is a payment like a package's; a paid stream (no credits) counts when paid.
 - **Earned revenue**: credits consumed (answers and transcriptions charged, net of charges given back), valued
   at what that user paid per credit: FIFO over the user's credit inflows in time order. A payment is an inflow
   worth its Stars; trial, bonus and staff-adjusted credits, and payments recorded without Stars, are inflows
@@ -203,7 +203,7 @@ def revenue_cells(
     by_day = consumed.annotate(day=TruncDate("at")).values("user_id", "day", *request_keys)
     cells: dict[Cell, Figures] = defaultdict(Figures)
     _add_requests(cells, _between(requests, "created_at", start, end), request_fields)
-    _add_stream_cash(cells, start, end, empty=(None,) * len(request_fields), user_ids=user_ids)
+    _add_payment_cash(cells, start, end, empty=(None,) * len(request_fields), user_ids=user_ids)
     _add_revenue(
         cells,
         start=start,
@@ -248,21 +248,25 @@ def _between(queryset: QuerySet, name: str, start: datetime | None, end: datetim
     return queryset.filter(**{f"{name}__gte": start}) if start is not None else queryset
 
 
-def _add_stream_cash(
+def _add_payment_cash(
     cells: dict[Cell, Figures], start: datetime | None, end: datetime, *, empty: tuple, user_ids: list[int] | None
 ) -> None:
-    """Paid streams sell no credits, so no ledger operation carries their Stars: cash on the day of the payment,
-    taken back on the day Telegram confirmed its refund. One query."""
-    payments = Payment.objects.filter(stream_id__isnull=False, credits=0)
+    """Stars no ledger operation carries: those of paid streams (they sell no credits) on the day of the
+    payment, and every refund's on the day Telegram refunded them. One query."""
+    streams = Q(stream_id__isnull=False, credits=0)
+    payments = Payment.objects.filter(streams | Q(status=PaymentStatus.REFUNDED))
     if user_ids is not None:
         payments = payments.filter(user_id__in=user_ids)
-    paid_in = Q(created_at__lt=end) & (Q(created_at__gte=start) if start is not None else Q())
+    paid_in = streams & Q(created_at__lt=end) & (Q(created_at__gte=start) if start is not None else Q())
     refunded_in = Q(status=PaymentStatus.REFUNDED, refunded_at__lt=end) & (
         Q(refunded_at__gte=start) if start is not None else Q()
     )
-    rows = payments.filter(paid_in | refunded_in).values_list("user_id", "created_at", "refunded_at", "stars", "status")
-    for user_id, paid_at, refunded_at, stars, status in rows:
-        moves = [(1, paid_at)] if (start is None or paid_at >= start) and paid_at < end else []
+    rows = payments.filter(paid_in | refunded_in).values_list(
+        "user_id", "created_at", "refunded_at", "stars", "status", "stream_id", "credits"
+    )
+    for user_id, paid_at, refunded_at, stars, status, stream_id, credits in rows:
+        stream = stream_id is not None and not credits
+        moves = [(1, paid_at)] if stream and (start is None or paid_at >= start) and paid_at < end else []
         if status == PaymentStatus.REFUNDED and (start is None or refunded_at >= start) and refunded_at < end:
             moves.append((-1, refunded_at))
         for sign, at in moves:
@@ -380,7 +384,9 @@ class _Queue:
         *,
         rate: Decimal,
     ) -> tuple[int, Decimal]:
-        """Replay one inflow operation; returns the Stars and cash it moved."""
+        """Replay one inflow operation; returns the Stars and cash it moved: a payment's, when it credited them.
+        Taking its credits back moves no cash: its refund's Stars leave when Telegram refunded them, all of them
+        (revenue_cells)."""
         self._ends = None
         if payment_id is None or type_ not in (OperationType.PAYMENT, OperationType.REFUND):
             if amount > 0:
@@ -388,8 +394,6 @@ class _Queue:
             else:
                 self._take_back(-amount)
             return 0, Decimal(0)
-        share = amount / credits if credits else Decimal(1 if amount > 0 else -1)
-        moved_stars = stars * share
         layer = next((layer for layer in self.layers if layer.payment_id == payment_id), None)
         if layer is None:
             layer = _Layer(payment_id, Decimal(0), stars * rate / credits if credits else Decimal(0))
@@ -399,6 +403,9 @@ class _Queue:
         else:  # less of the payment left than refunded (taken back before): the rest from the others
             self._take_back(-amount - layer.size)
             layer.size = Decimal(0)
+        if type_ == OperationType.REFUND:
+            return 0, Decimal(0)
+        moved_stars = stars * (amount / credits if credits else Decimal(1))
         return int(moved_stars.to_integral_value(ROUND_HALF_UP)), as_money(moved_stars * rate)
 
     def _take_back(self, credits: Decimal) -> None:

@@ -48,10 +48,11 @@ def moment(day: date, fraction: float) -> datetime:
 
 @contextmanager
 def on(when: datetime) -> Iterator[None]:
-    """The ledger operations written inside happened `when`."""
-    last = Operation.objects.aggregate(last=Max("id"))["last"] or 0
+    """The ledger operations written inside happened `when`, and so did the refunds Telegram made."""
+    last, before = Operation.objects.aggregate(last=Max("id"))["last"] or 0, timezone.now()
     yield
     Operation.objects.filter(id__gt=last).update(created_at=when)
+    Payment.objects.filter(refunded_at__gte=before).update(refunded_at=when)
 
 
 def buy(user_id: int, *, credits: int, stars: int, when: datetime) -> Payment:

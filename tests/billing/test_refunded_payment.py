@@ -25,6 +25,7 @@ from apps.billing.models import (
     Subscription,
     SubscriptionPlan,
 )
+from apps.billing.revenue import user_revenue
 from apps.billing.selectors import ledger_mismatches
 from apps.billing.services import (
     get_user_balance,
@@ -195,6 +196,20 @@ def test_a_refunded_subscription_period_ends_the_subscription(settings, bot_api)
     subscription = Subscription.objects.get()
     assert subscription.is_canceled and subscription.expires_at < period_end
     assert get_user_balance(USER) == Decimal("0") and _consistent()
+
+
+@pytest.mark.parametrize("decision", [None, payment_shortfall_write_off, payment_shortfall_take])
+def test_the_stars_telegram_gave_back_leave_cash_revenue_whatever_staff_decide(package, admin_user, decision):
+    """Telegram gives all the Stars back, spent credits or not: the payment's cash is gone with them, before staff
+    decide and after, taken back or written off."""
+    payment = _buy(package, "charge-cash")
+    _spend(USER, "70")
+    payment_refund_record(charge_id="charge-cash")
+    if decision is not None:
+        decision(payment_id=payment.pk, staff=admin_user)
+
+    figures = user_revenue(USER)
+    assert (figures.stars, figures.cash_revenue) == (0, Decimal(0))
 
 
 def test_a_refunded_period_whose_unused_credits_expired_takes_none_of_the_credits_bought_since(settings, package):
