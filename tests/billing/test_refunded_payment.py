@@ -39,6 +39,7 @@ from apps.billing.services import (
     subscriptions_lapse,
 )
 from apps.bot.models import InboxStatus, InboxUpdate
+from apps.core import sending
 from apps.users.models import TelegramUser
 from tests.fakes.telegram import Refund
 from tests.helpers import captured_update
@@ -212,9 +213,8 @@ def test_the_stars_telegram_gave_back_leave_cash_revenue_whatever_staff_decide(p
     assert (figures.stars, figures.cash_revenue) == (0, Decimal(0))
 
 
-def test_a_refunded_period_whose_unused_credits_expired_takes_none_of_the_credits_bought_since(settings, package):
-    """The lapse took the period's unused credits back already: the refund takes what is left of them (none), not
-    the credits of another purchase, and nothing is owed."""
+def _lapsed_period_then_a_package(settings, package) -> Payment:
+    """A subscription period whose unused credits the lapse expired (all 600), then 100 credits bought."""
     settings.SUBSCRIPTION_CREDITS_EXPIRE = True
     TelegramUser.objects.create(id=USER, username="subscriber")
     plan = SubscriptionPlan.objects.create(title="Monthly", stars=250, credits=Decimal("600"))
@@ -229,11 +229,33 @@ def test_a_refunded_period_whose_unused_credits_expired_takes_none_of_the_credit
     subscriptions_lapse()
     assert get_user_balance(USER) == Decimal("0")
     _buy(package, "charge-bought-since")
+    return payment
 
+
+def test_a_refunded_period_whose_unused_credits_expired_takes_none_of_the_credits_bought_since(settings, package):
+    """The lapse took the period's unused credits back already: the refund takes what is left of them (none), not
+    the credits of another purchase, and nothing is owed."""
+    payment = _lapsed_period_then_a_package(settings, package)
     assert payment_refund_record(charge_id="charge-lapsed-period") == (payment, True)
     payment.refresh_from_db()
     assert (payment.status, payment.credits_unrecovered) == (PaymentStatus.REFUNDED, None)
     assert get_user_balance(USER) == Decimal("100") and _consistent()
+
+
+@pytest.mark.parametrize("allow_negative", [False, True])
+def test_staff_refund_a_lapsed_period_whose_credits_expired_without_taking_others(settings, package, allow_negative):
+    payment = _lapsed_period_then_a_package(settings, package)
+    assert payment_refund(payment_id=payment.pk, allow_negative=allow_negative).status == PaymentStatus.REFUNDED
+    assert get_user_balance(USER) == Decimal("100") and _consistent()
+
+
+def test_an_undone_staff_refund_of_a_lapsed_period_gives_back_what_it_took(settings, package, bot_api):
+    payment = _lapsed_period_then_a_package(settings, package)
+    bot_api.refund_answers(Refund(refuse=True))
+    with pytest.raises(sending.Rejected, match="(?i)charge_not_found"):
+        payment_refund(payment_id=payment.pk)
+    payment.refresh_from_db()
+    assert payment.status == PaymentStatus.PAID and get_user_balance(USER) == Decimal("100") and _consistent()
 
 
 def test_a_refund_of_a_payment_we_never_recorded_changes_nothing(package):

@@ -268,6 +268,13 @@ def payment_refund(*, payment_id: int, staff=None, allow_negative: bool = False)
     return payment
 
 
+def _credits_owed(payment: Payment) -> Decimal:
+    """The payment's credits a refund takes back: all of them, but those a lapsed subscription period's expiry
+    took back already (it never expires a payment while its refund is pending: what is taken is given back)."""
+    expired = payment.operations.filter(type=OperationType.EXPIRY).aggregate(total=Sum("amount"))["total"]
+    return max(payment.credits + (expired or Decimal(0)), Decimal(0))
+
+
 def _refund_key(payment: Payment, step: str = "") -> str:
     """Attempt 1 keeps the key refunds always had ("refund:<payment>"); later ones (after a refusal was
     undone) and the undoing get keys of their own."""
@@ -284,12 +291,12 @@ def _refund_begin(payment_id: int, staff, allow_negative: bool) -> Payment:
         if payment.status == PaymentStatus.REFUNDING:
             raise RefundRefused(f"a refund of payment {payment.pk} is pending Telegram's confirmation")
         payment.refund_attempts += 1
-        if payment.credits:  # a paid stream's payment credited nothing: only its Stars go back
+        if owed := _credits_owed(payment):  # a paid stream's payment credited nothing: only its Stars go back
             try:
                 ledger_apply(
                     user_id=payment.user_id,
                     type=OperationType.REFUND,
-                    amount=-payment.credits,
+                    amount=-owed,
                     payment_id=payment.pk,
                     staff=staff,
                     idempotency_key=_refund_key(payment),
@@ -317,11 +324,11 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
             taken = payment.operations.filter(type=OperationType.REFUND, amount__lt=0).order_by("-pk").first()
             if taken is not None:
                 _refund_abuse_check(payment, before_id=taken.pk)
-        elif payment.credits:
+        elif owed := _credits_owed(payment):
             ledger_apply(
                 user_id=payment.user_id,
                 type=OperationType.REFUND,
-                amount=payment.credits,
+                amount=owed,
                 payment_id=payment.pk,
                 reason=f"refund undone: {reason}",
                 idempotency_key=_refund_key(payment, "undone"),
@@ -375,9 +382,7 @@ def payment_refund_record(*, charge_id: str) -> tuple[Payment | None, bool]:
         if payment.status == PaymentStatus.REFUNDED:
             return payment, False
         balance = Balance.objects.select_for_update().filter(pk=payment.user_id).values_list("amount", flat=True)
-        # A lapsed subscription period's unused credits were taken back already (expired): not owed again.
-        expired = payment.operations.filter(type=OperationType.EXPIRY).aggregate(total=Sum("amount"))["total"]
-        owed = max(payment.credits + (expired or Decimal(0)), Decimal(0))
+        owed = _credits_owed(payment)
         take = min(owed, max(balance.first() or Decimal(0), Decimal(0)))
         taken = None
         if take > 0:
