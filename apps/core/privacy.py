@@ -28,7 +28,8 @@ def mentions(text: str, names: Iterable[str]) -> bool:
 
 def redacted(text: str, names: Iterable[str], *, mark: str = "[erased]") -> str:
     """`text` with each of `names` replaced by `mark`, in any case: a note by staff about someone keeps its
-    sense once that person is erased, not them."""
+    sense once that person is erased, not them. A name is a whole word: a longer name, username or number it
+    is part of (Max in @maxwell, 1801 in 180123) is somebody else's."""
     for name in names:
-        text = re.sub(re.escape(name), mark, text, flags=re.IGNORECASE)
+        text = re.sub(rf"(?<!\w){re.escape(name)}(?!\w)", mark, text, flags=re.IGNORECASE)
     return text
