@@ -92,6 +92,8 @@ def test_the_operator_sees_the_audience_and_the_message_before_saving(browser, s
     screenshot(f"broadcast-add-{width}")
 
     browser.find_element(By.NAME, "_continue").click()
+    # The add page still reads "reaches 1 user" until the browser has left it: wait for the change page.
+    WebDriverWait(browser, 15).until(lambda driver: "/change/" in driver.current_url, message="never saved")
     count_reads("reaches 1 user")  # the change page counts the saved segment
     broadcast = Broadcast.objects.get()
     assert broadcast.buttons == [{"text": "Open the course", "url": "https://example.com/course"}]
