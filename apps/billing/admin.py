@@ -18,7 +18,7 @@ from apps.core.money import credits_phrase
 from apps.core.sending import SendFailed
 
 from .exceptions import BillingError
-from .forms import BalanceAdjustmentForm
+from .forms import BalanceAdjustmentForm, ledger_apply_from
 from .models import (
     Balance,
     CreditPackage,
@@ -42,7 +42,6 @@ from .price_check import ModelCharge, PricesVsCost, prices_vs_cost
 from .reconcile import discrepancy_resolve, resolutions
 from .services import (
     get_user_balance,
-    ledger_apply,
     payment_refund,
     payment_shortfall_take,
     payment_shortfall_write_off,
@@ -77,17 +76,8 @@ class BalanceAdmin(MoneyFields, PermanentRecordAdmin):
             return HttpResponse(status=403)
         form = BalanceAdjustmentForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            try:
-                operation = ledger_apply(
-                    user_id=user_id,
-                    type=OperationType.ADJUSTMENT,
-                    amount=form.cleaned_data["amount"],
-                    reason=form.cleaned_data["reason"],
-                    staff=request.user,
-                )
-            except BillingError as error:
-                form.add_error("amount", str(error))
-            else:
+            operation = ledger_apply_from(form, user_id=user_id, type=OperationType.ADJUSTMENT, staff=request.user)
+            if operation is not None:
                 self.message_user(
                     request,
                     f"Balance of {user_id} is now {credits_phrase(operation.balance_after, 4)}.",

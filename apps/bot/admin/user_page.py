@@ -21,12 +21,11 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from apps.analytics.models import AnalyticsEvent
-from apps.billing.exceptions import BillingError
-from apps.billing.forms import BalanceAdjustmentForm
+from apps.billing.forms import BalanceAdjustmentForm, ledger_apply_from
 from apps.billing.models import Operation, OperationType, Payment
 from apps.billing.revenue import user_revenue
 from apps.billing.selectors import live_subscription
-from apps.billing.services import get_user_balance, ledger_apply
+from apps.billing.services import get_user_balance
 from apps.broadcast.models import BroadcastDelivery
 from apps.broadcast.services import broadcast_to_user
 from apps.core.money import amount_text, count_text, credits_phrase, stars_text, usd_text
@@ -281,17 +280,8 @@ class UserActions(admin.ModelAdmin):
         type_, form_class, title, button = LEDGER_ACTIONS[action]
         form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            try:
-                operation = ledger_apply(
-                    user_id=person.pk,
-                    type=type_,
-                    amount=form.cleaned_data["amount"],
-                    reason=form.cleaned_data["reason"],
-                    staff=request.user,
-                )
-            except BillingError as error:
-                form.add_error("amount", str(error))
-            else:
+            operation = ledger_apply_from(form, user_id=person.pk, type=type_, staff=request.user)
+            if operation is not None:
                 balance = credits_phrase(operation.balance_after, 4)
                 self.message_user(request, f"The balance is now {balance}.", messages.SUCCESS)
                 return self._back(person)
