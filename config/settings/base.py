@@ -158,7 +158,8 @@ CELERY_TASK_ROUTES = {
 
 # --- I18N, static ---------------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# Days (analytics, the dashboard, "today") and the nightly jobs' times are in this zone: the operator's own.
+TIME_ZONE = env("TIME_ZONE", default="UTC")
 USE_I18N = True
 # The languages the bot speaks (catalogues in locale/<code>/LC_MESSAGES); a user chooses one with /language.
 LANGUAGES = [("en", "English"), ("ru", "Русский")]

@@ -74,3 +74,11 @@ def test_a_removed_billing_setting_still_set_stops_start_up_naming_the_one_to_us
     assert result.returncode != 0
     assert "ImproperlyConfigured: BILLING_USD_PER_CREDIT was removed" in result.stderr
     assert "BILLING_CREDITS_PER_USD" in result.stderr
+
+
+def test_time_zone_is_the_operators():
+    show = (
+        "import django; django.setup(); from django.utils import timezone; print(timezone.get_current_timezone_name())"
+    )
+    assert _run(["-c", show], "config.settings.local").stdout.split() == ["UTC"]
+    assert _run(["-c", show], "config.settings.local", TIME_ZONE="Europe/Moscow").stdout.split() == ["Europe/Moscow"]
