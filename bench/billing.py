@@ -19,7 +19,15 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from bench.common import ROOT, bench_environment, copy_users, drop_database, recreate_database, run_in_pool
+from bench.common import (
+    ROOT,
+    bench_environment,
+    copy_users,
+    drop_database,
+    fund_users,
+    recreate_database,
+    run_in_pool,
+)
 
 USERS = 1000
 
@@ -45,15 +53,7 @@ def prepare(database_url: str, requests: int) -> None:
     now = datetime.now(UTC)
     with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
         copy_users(cursor, USERS, now)
-        cursor.execute(
-            "INSERT INTO billing_balance (user_id, amount, updated_at) "
-            "SELECT id, 1000000, now() FROM users_telegramuser"
-        )
-        cursor.execute(
-            "INSERT INTO billing_operation (user_id, type, amount, balance_after, model, result_url, "
-            "prompt, reason, created_at) SELECT id, 5, 1000000, 1000000, '', '', '', 'bench', now() "
-            "FROM users_telegramuser"
-        )
+        fund_users(cursor, 1_000_000)
         with cursor.copy(
             "COPY llm_llmrequest (user_id, request_type, provider, model, latency_ms, status, attempts, "
             "error_message, prompt_text, response_text, created_at) FROM STDIN"

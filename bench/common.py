@@ -1,5 +1,6 @@
 """What the benchmarks share: their own PostgreSQL database and a production-like environment."""
 
+import itertools
 import multiprocessing
 import os
 import secrets
@@ -9,6 +10,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import psycopg
+
+from tests.fakes.openai import Answer, FakeOpenAI
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,6 +85,57 @@ def copy_users(cursor, count: int, since) -> None:
                     "",
                 )
             )
+
+
+def fund_users(cursor, credits: int) -> None:
+    """Every user gets a balance of `credits`, and the bonus operation that explains it, so the ledger holds."""
+    cursor.execute(
+        "INSERT INTO billing_balance (user_id, amount, updated_at) SELECT id, %s, now() FROM users_telegramuser",
+        [credits],
+    )
+    cursor.execute(
+        "INSERT INTO billing_operation (user_id, type, amount, balance_after, model, result_url, "
+        "prompt, reason, created_at) SELECT id, 5, %s, %s, '', '', '', 'bench', now() "
+        "FROM users_telegramuser",
+        [credits, credits],
+    )
+
+
+# One sequence for every update a bench posts: the inbox drops a repeated update_id as a Telegram retry.
+update_ids = itertools.count(1)
+
+
+def chat_update(user_id: int, text: str) -> dict:
+    """A private chat's text message from `user_id`, as Telegram posts it to the webhook."""
+    person = {"id": user_id, "is_bot": False, "first_name": "Bench"}
+    return {
+        "update_id": next(update_ids),
+        "message": {
+            "message_id": next(update_ids),
+            "date": int(time.time()),
+            "from": person,
+            "chat": {"id": user_id, "type": "private", "first_name": "Bench"},
+            "text": text,
+        },
+    }
+
+
+class WritingLLM(FakeOpenAI):
+    """Every chat request gets the answer set in `chat` (its text and pace); the background calls a user
+    brings (a profile, asked as JSON) get a short JSON answer at once, so they never take the chat's answer."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chat = Answer()
+        self.chat_asked: list[float] = []  # when each chat request arrived (monotonic)
+
+    def _next(self, body: dict) -> Answer:
+        with self._lock:
+            self.requests.append(body)
+            if body.get("response_format"):
+                return Answer(text="{}")
+            self.chat_asked.append(time.monotonic())
+            return self.chat
 
 
 def setup_worker() -> None:

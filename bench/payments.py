@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import redis
 
-from bench.common import ROOT, bench_environment, drop_database, recreate_database
+from bench.common import ROOT, bench_environment, chat_update, drop_database, recreate_database, update_ids
 from bench.webhook import free_port, wait_for_port
 from tests.fakes.openai import Answer, FakeOpenAI
 from tests.fakes.telegram import FakeBotAPI
@@ -39,29 +39,15 @@ from tests.workers import WorkerProcess
 
 SECRET = "bench-payments-secret"
 PAYER = 1
-_ids = itertools.count(1)
+QUESTION = "Tell me something about my journey"
 _chatters = itertools.count(1_000_000)
-
-
-def chat_update(user_id: int) -> dict:
-    person = {"id": user_id, "is_bot": False, "first_name": "Chatter"}
-    return {
-        "update_id": next(_ids),
-        "message": {
-            "message_id": next(_ids),
-            "date": int(time.time()),
-            "from": person,
-            "chat": {"id": user_id, "type": "private", "first_name": "Chatter"},
-            "text": "Tell me something about my journey",
-        },
-    }
 
 
 def pre_checkout_update(payload: str, stars: int) -> dict:
     return {
-        "update_id": next(_ids),
+        "update_id": next(update_ids),
         "pre_checkout_query": {
-            "id": f"pcq-{next(_ids)}",
+            "id": f"pcq-{next(update_ids)}",
             "from": {"id": PAYER, "is_bot": False, "first_name": "Payer"},
             "currency": "XTR",
             "total_amount": stars,
@@ -110,7 +96,7 @@ def top_up(phase: Phase, broker: redis.Redis, ahead: int) -> int:
     deadline = time.monotonic() + 120
     while (queued := broker.llen("celery")) < ahead * 0.95 and time.monotonic() < deadline:
         with ThreadPoolExecutor(16) as pool:
-            list(pool.map(lambda _: phase.post(chat_update(next(_chatters))), range(ahead - queued)))
+            list(pool.map(lambda _: phase.post(chat_update(next(_chatters), QUESTION)), range(ahead - queued)))
         # gunicorn's publisher threads hand them to Redis in batches: let them.
         settle = time.monotonic() + 5
         while broker.llen("celery") < ahead * 0.95 and time.monotonic() < settle:

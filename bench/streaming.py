@@ -32,47 +32,15 @@ import time
 import httpx
 import redis
 
-from bench.common import ROOT, bench_environment, drop_database, recreate_database
-from tests.fakes.openai import Answer, FakeOpenAI
+from bench.common import ROOT, WritingLLM, bench_environment, chat_update, drop_database, recreate_database
+from tests.fakes.openai import Answer
 from tests.fakes.telegram import FakeBotAPI
 from tests.workers import ServerProcess, WorkerProcess
 
 SECRET = "bench-streaming-secret"
 WARM_UP = 8
-_ids = itertools.count(1)
+QUESTION = "Tell me the whole story of my journey"
 _users = itertools.count(2_000_000)
-
-
-def chat_update(user_id: int) -> dict:
-    person = {"id": user_id, "is_bot": False, "first_name": "Reader"}
-    return {
-        "update_id": next(_ids),
-        "message": {
-            "message_id": next(_ids),
-            "date": int(time.time()),
-            "from": person,
-            "chat": {"id": user_id, "type": "private", "first_name": "Reader"},
-            "text": "Tell me the whole story of my journey",
-        },
-    }
-
-
-class WritingLLM(FakeOpenAI):
-    """Every chat request gets the answer of the try (`chat`); the background calls a new user brings (a
-    profile, asked as JSON) get a short JSON answer at once, so they never take the try's answer."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.chat = Answer()
-        self.chat_asked: list[float] = []  # when each chat request arrived (monotonic)
-
-    def _next(self, body: dict) -> Answer:
-        with self._lock:
-            self.requests.append(body)
-            if body.get("response_format"):
-                return Answer(text="{}")
-            self.chat_asked.append(time.monotonic())
-            return self.chat
 
 
 class Phase:
@@ -112,7 +80,7 @@ def one_answer(phase: Phase, fake: FakeBotAPI, llm: WritingLLM, args) -> dict:
     )
     asked = len(llm.chat_asked)
     sent = time.monotonic()
-    phase.post(chat_update(user_id))
+    phase.post(chat_update(user_id, QUESTION))
     deadline = sent + args.tokens / args.tokens_per_second + 60
     while not (answers := [c for c in fake.calls_to("sendMessage") if int(c.params["chat_id"]) == user_id]):
         if time.monotonic() > deadline:

@@ -12,9 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class WorkerProcess:
-    """A real `celery worker` in its own process group, with the environment given (database, broker)."""
+    """A real `celery worker` in its own process group, with the environment given (database, broker), and
+    `concurrency` pool processes."""
 
-    def __init__(self, env: dict[str, str]) -> None:
+    def __init__(self, env: dict[str, str], *, concurrency: int = 1) -> None:
         self.log = tempfile.NamedTemporaryFile("w+", prefix="celery-worker-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
             [
@@ -25,7 +26,7 @@ class WorkerProcess:
                 "config",
                 "worker",
                 "--pool=prefork",
-                "--concurrency=1",
+                f"--concurrency={concurrency}",
                 "--without-gossip",
                 "--without-mingle",
                 "--without-heartbeat",
