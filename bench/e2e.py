@@ -73,6 +73,8 @@ QUESTION = "What does my week ahead hold?"
 STATS_SETTLE = 11
 TICKS = os.sysconf("SC_CLK_TCK")
 ROLES = ("web", "worker", "postgres", "redis", "bench")
+# How a keep-alive connection that gunicorn closed (idle longer than its --keep-alive) fails when reused.
+STALE_CONNECTION = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
 
 
 @dataclass
@@ -152,7 +154,11 @@ def run_clients(url: str, answers: Answers, idle: queue.Queue, *, clients: int, 
                 user = idle.get()
                 waiter = answers.expect(user)
                 posted = time.monotonic()
-                response = http.post("/telegram/webhook/", json=chat_update(user, QUESTION))
+                update = chat_update(user, QUESTION)
+                try:
+                    response = http.post("/telegram/webhook/", json=update)
+                except STALE_CONNECTION:  # gunicorn closed the idle keep-alive connection as it was reused
+                    response = http.post("/telegram/webhook/", json=update)  # Telegram retries too; the inbox dedupes
                 if response.status_code != 200:
                     raise SystemExit(f"the webhook answered {response.status_code}: {response.text[:200]}")
                 answered = waiter.answered.wait(60)
