@@ -50,6 +50,25 @@ def bench_environment(database_url: str, redis_url: str = "", **extra: str) -> d
     }
 
 
+def bot_environment(
+    database_url: str, redis_url: str, *, webhook_secret: str, telegram_url: str, llm_url: str, **extra: str
+) -> dict[str, str]:
+    """bench_environment for the whole bot: Telegram and the LLM are the bench's fakes, and the LLM's rate limit
+    is out of the way (the benches measure Botdesk, not the limit)."""
+    return bench_environment(
+        database_url,
+        redis_url,
+        TELEGRAM_WEBHOOK_SECRET=webhook_secret,
+        TELEGRAM_API_BASE_URL=telegram_url,
+        OPENAI_API_KEY="bench",
+        OPENAI_BASE_URL=llm_url,
+        LLM_PROVIDER="openai",
+        LLM_RATE_LIMIT="100000",
+        LOG_LEVEL="WARNING",
+        **extra,
+    )
+
+
 def copy_users(cursor, count: int, since) -> None:
     """Users 1..count, inserted with COPY (every NOT NULL column, as the ORM would fill them)."""
     with cursor.copy(

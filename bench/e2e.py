@@ -55,7 +55,7 @@ import redis
 from bench.common import (
     ROOT,
     WritingLLM,
-    bench_environment,
+    bot_environment,
     chat_update,
     copy_users,
     drop_database,
@@ -337,16 +337,12 @@ def main() -> None:
     broker.flushdb()
     fake, llm = FakeBotAPI().start(), WritingLLM().start()
     answers = Answers(fake)
-    env = bench_environment(
+    env = bot_environment(
         database_url,
         redis_url,
-        TELEGRAM_WEBHOOK_SECRET=SECRET,
-        TELEGRAM_API_BASE_URL=fake.base_url,
-        OPENAI_API_KEY="bench",
-        OPENAI_BASE_URL=llm.base_url,
-        LLM_PROVIDER="openai",
-        LLM_RATE_LIMIT="100000",
-        LOG_LEVEL="WARNING",
+        webhook_secret=SECRET,
+        telegram_url=fake.base_url,
+        llm_url=llm.base_url,
     )
     recreate_database(database_url)
     slow = args.slow_llm_ms / 1000

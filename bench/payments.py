@@ -31,7 +31,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import redis
 
-from bench.common import ROOT, bench_environment, chat_update, drop_database, recreate_database, update_ids
+from bench.common import ROOT, bot_environment, chat_update, drop_database, recreate_database, update_ids
 from bench.webhook import free_port, wait_for_port
 from tests.fakes.openai import Answer, FakeOpenAI
 from tests.fakes.telegram import FakeBotAPI
@@ -149,16 +149,12 @@ def main() -> None:
     broker.flushdb()
     fake, llm = FakeBotAPI().start(), FakeOpenAI().start()
     llm.then(*[Answer(delay=args.llm_seconds)] * 200_000)
-    env = bench_environment(
+    env = bot_environment(
         database_url,
         redis_url,
-        TELEGRAM_WEBHOOK_SECRET=SECRET,
-        TELEGRAM_API_BASE_URL=fake.base_url,
-        OPENAI_API_KEY="bench",
-        OPENAI_BASE_URL=llm.base_url,
-        LLM_PROVIDER="openai",
-        LLM_RATE_LIMIT="100000",
-        LOG_LEVEL="WARNING",
+        webhook_secret=SECRET,
+        telegram_url=fake.base_url,
+        llm_url=llm.base_url,
     )
     os.environ.update(env)
     recreate_database(database_url)

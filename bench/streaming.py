@@ -32,7 +32,7 @@ import time
 import httpx
 import redis
 
-from bench.common import ROOT, WritingLLM, bench_environment, chat_update, drop_database, recreate_database
+from bench.common import ROOT, WritingLLM, bot_environment, chat_update, drop_database, recreate_database
 from tests.fakes.openai import Answer
 from tests.fakes.telegram import FakeBotAPI
 from tests.workers import ServerProcess, WorkerProcess
@@ -137,17 +137,13 @@ def main() -> None:
     broker = redis.Redis.from_url(redis_url)
     broker.flushdb()
     fake, llm = FakeBotAPI().start(), WritingLLM().start()
-    env = bench_environment(
+    env = bot_environment(
         database_url,
         redis_url,
-        TELEGRAM_WEBHOOK_SECRET=SECRET,
-        TELEGRAM_API_BASE_URL=fake.base_url,
-        OPENAI_API_KEY="bench",
-        OPENAI_BASE_URL=llm.base_url,
-        LLM_PROVIDER="openai",
-        LLM_RATE_LIMIT="100000",
+        webhook_secret=SECRET,
+        telegram_url=fake.base_url,
+        llm_url=llm.base_url,
         STREAM_DRAFTS_PER_SECOND=str(args.drafts_per_second),
-        LOG_LEVEL="WARNING",
     )
     recreate_database(database_url)
     phase = None
