@@ -57,3 +57,49 @@ class DatabaseSizeSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.total_bytes:,} bytes at {self.taken_at:%Y-%m-%d}"
+
+
+class UserFirstEvent(models.Model):
+    """Each user's first time at each event (kept at ingest, rebuilt by rebuild_analytics_rollups): a funnel
+    over any window is a join over at most one row per user and step, never a scan of the raw events.
+    Outlives the raw events' retention, as EventDailyCount does."""
+
+    user_id = models.BigIntegerField()
+    event_name = models.CharField(max_length=50)
+    first_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user_id", "event_name"], name="user_first_event_user_name")]
+        # A funnel's first step: who first did it within the window, read from the index alone.
+        indexes = [models.Index(fields=["event_name", "first_at", "user_id"], name="user_first_event_name_time")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} first {self.event_name} at {self.first_at:%Y-%m-%d %H:%M}"
+
+
+class ResponseTimeBucket(models.Model):
+    """Per UTC hour, a histogram of ai_response_time's duration_ms and ttft_ms in fixed log-scale buckets
+    (kept at ingest, rebuilt by rebuild_analytics_rollups).
+
+    Bucket 0 holds values below 1 ms; bucket b ≥ 1 holds [RATIO**(b-1), RATIO**b) ms with RATIO = 1.1. A
+    value read back from a bucket is its geometric middle, RATIO**(b-0.5): within sqrt(1.1) - 1 ≈ 4.9% of any
+    value in it (0.5 ms below 1 ms). Percentiles interpolate between the ranks' values as percentile_cont does,
+    so they carry the same bound; the average is exact (total_ms / count)."""
+
+    class Metric(models.IntegerChoices):
+        DURATION = 1, "duration_ms"
+        TTFT = 2, "ttft_ms"
+
+    hour = models.DateTimeField()
+    metric = models.PositiveSmallIntegerField(choices=Metric.choices)
+    bucket = models.SmallIntegerField()
+    count = models.PositiveIntegerField()
+    total_ms = models.FloatField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "metric", "bucket"], name="response_time_bucket_hour_metric")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()} bucket {self.bucket} at {self.hour:%Y-%m-%d %H}: {self.count}"

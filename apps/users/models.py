@@ -134,6 +134,23 @@ class UserActivityLogArchive(ActivityRecord):
         indexes = [models.Index(fields=["user", "-timestamp"], name="activity_archive_user_time")]
 
 
+class ActiveUserDay(models.Model):
+    """One row per user and day (settings.TIME_ZONE) with any contact, and how many of them were messages or
+    commands: daily, weekly and monthly active users and retention without scanning the activity log. Written
+    with the contact, in its transaction; outlives the log's archiving."""
+
+    date = models.DateField()
+    user_id = models.BigIntegerField()
+    messages = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["date", "user_id"], name="active_user_day_date_user")]
+        indexes = [models.Index(fields=["user_id", "date"], name="active_user_day_user_date")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} active on {self.date}"
+
+
 class ProfileRotationRun(models.Model):
     """One run of the profile rotation: what it found and what it did."""
 
