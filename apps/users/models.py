@@ -140,12 +140,15 @@ class ActiveUserDay(models.Model):
     with the contact, in its transaction; outlives the log's archiving."""
 
     date = models.DateField()
-    user_id = models.BigIntegerField()
-    messages = models.PositiveIntegerField(default=0)
+    # No database constraint: the row stays, moved to the pseudonym, when the user is erased.
+    user = models.ForeignKey(
+        TelegramUser, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False, related_name="+"
+    )
+    messages = models.PositiveIntegerField(default=0, help_text="messages and commands")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["date", "user_id"], name="active_user_day_date_user")]
-        indexes = [models.Index(fields=["user_id", "date"], name="active_user_day_user_date")]
+        constraints = [models.UniqueConstraint(fields=["date", "user"], name="active_user_day_date_user")]
+        indexes = [models.Index(fields=["user", "date"], name="active_user_day_user_date")]
 
     def __str__(self) -> str:
         return f"{self.user_id} active on {self.date}"
