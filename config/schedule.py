@@ -169,6 +169,13 @@ SCHEDULE: list[Job] = [
         summary="{:,} activity row(s) archived",
     ),
     Job(
+        "Database: create monthly partitions ahead",
+        "apps.analytics.tasks.create_partitions",
+        at=daily("02:45"),
+        description="Creates this month's and the next 3 months' partitions of the raw events (PostgreSQL).",
+        summary="{:,} partition(s) created",
+    ),
+    Job(
         "Analytics: purge raw events after ANALYTICS_RETENTION_DAYS",
         "apps.analytics.tasks.purge_events",
         at=daily("03:30"),

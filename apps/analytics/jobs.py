@@ -12,6 +12,7 @@ from apps.core.dates import day_start
 
 from .database import database_budget
 from .models import AnalyticsEvent, DatabaseSizeSnapshot, EventDailyCount
+from .partitions import event_partitions_ahead, event_partitions_drop, events_partitioned
 
 
 def _day_start(day: date) -> datetime:
@@ -59,14 +60,27 @@ def events_rollup(*, retention_days: int | None = None) -> int:
 def events_purge(*, retention_days: int | None = None) -> int:
     """Raw events older than ANALYTICS_RETENTION_DAYS go, but only from days already counted by
     events_rollup: a day never counted keeps its events until it is. The usage rollups (DailyUsage,
-    UserUsageSummary) never depended on the raw events."""
+    UserUsageSummary) never depended on the raw events.
+
+    On PostgreSQL the events are partitioned by month (partitions.py): a month goes whole, its partition
+    dropped, once it ended before the cutoff, so a month's events are kept up to a month longer than
+    ANALYTICS_RETENTION_DAYS and none is deleted row by row, except those of the DEFAULT partition (months
+    that had no partition yet), which go to the day. Elsewhere they go to the day, row by row."""
     cutoff = _retention_cutoff(retention_days)
     last_counted = _last_counted_day()
     if last_counted is None:
         return 0
     cutoff = min(cutoff, _day_start(last_counted + timedelta(days=1)))
+    if events_partitioned():
+        return event_partitions_drop(before=cutoff)
     deleted, _ = AnalyticsEvent.objects.filter(occurred_at__lt=cutoff).delete()
     return deleted
+
+
+def event_partitions_create() -> int:
+    """The events' partitions for this month and the next MONTHS_AHEAD months, where missing (PostgreSQL).
+    Returns how many were made."""
+    return len(event_partitions_ahead())
 
 
 def database_size_snapshot() -> DatabaseSizeSnapshot:

@@ -22,6 +22,13 @@ def purge_events() -> int:
 
 
 @shared_task
+@single_run("create_partitions", timeout=3600)
+def create_partitions() -> int:
+    """Monthly partitions made ahead, so an event never waits in the DEFAULT partition (PostgreSQL)."""
+    return jobs.event_partitions_create()
+
+
+@shared_task
 @single_run("database_size_snapshot", timeout=600)
 def snapshot_database_size() -> int:
     return jobs.database_size_snapshot().pk

@@ -29,6 +29,7 @@ DEFAULTS = {
     "apps.billing.tasks.lapse_subscriptions": 3600,
     "apps.billing.tasks.reconcile_stars": "04:30 UTC",
     "apps.users.tasks.archive_activity": "sunday 04:00 UTC",
+    "apps.analytics.tasks.create_partitions": "02:45 UTC",
     "apps.analytics.tasks.purge_events": "03:30 UTC",
     "apps.sessions.tasks.purge_session_histories": "03:45 UTC",
     "apps.analytics.tasks.snapshot_database_size": "05:00 UTC",
@@ -101,6 +102,7 @@ ADDED_JOBS = {
         "apps.billing.tasks.reconcile_stars",
         86400,
     ),
+    ("Database: create monthly partitions ahead", "apps.analytics.tasks.create_partitions", 86400),
 }
 
 
