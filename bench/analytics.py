@@ -50,6 +50,10 @@ def generate(database_url: str, *, events: int, users: int, days: int) -> dateti
     now = datetime.now(UTC)
     start = now - timedelta(days=days)
     names = [name for name, weight in MIX for _ in range(weight)]
+    from apps.analytics.partitions import event_partitions_ensure
+    from apps.core.partitions import index_definition
+
+    event_partitions_ensure(first=start, last=now)  # each month loaded has its partition, as in production
     with psycopg.connect(database_url, autocommit=True) as connection, connection.cursor() as cursor:
         copy_users(cursor, users, start)
         indexes = cursor.execute(
@@ -72,8 +76,8 @@ def generate(database_url: str, *, events: int, users: int, days: int) -> dateti
                     else "{}"
                 )
                 copy.write(f"{name}\t{rng.randint(1, users)}\t\t{properties}\t{moment.isoformat()}\ttelegram\n")
-        for _, definition in indexes:
-            cursor.execute(definition)
+        for _, definition in indexes:  # on the partitioned table, and so on each partition
+            cursor.execute(index_definition(definition))
         # Index-only scans need the visibility map that autovacuum keeps in production.
         cursor.execute("VACUUM ANALYZE analytics_analyticsevent")
     return now
