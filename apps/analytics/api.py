@@ -113,7 +113,7 @@ class FunnelView(APIView):
     )
     def get(self, request: Request) -> Response:
         params = query_params(FunnelInput, request)
-        return Response(selectors.funnel(params["steps"], params["start"], params["end"]))
+        return Response(selectors.funnel(params["steps"], params["start"], params["end"], exact=params["exact"]))
 
 
 class ResponseTimesView(APIView):
@@ -126,7 +126,9 @@ class ResponseTimesView(APIView):
     )
     def get(self, request: Request) -> Response:
         params = query_params(ResponseTimesInput, request)
-        return Response(selectors.response_times(params["start"], params["end"], params["interval"]))
+        return Response(
+            selectors.response_times(params["start"], params["end"], params["interval"], exact=params["exact"])
+        )
 
 
 class RetentionView(APIView):

@@ -1,19 +1,20 @@
 """Readers: seed 000's (answered from the rollups, never by scanning raw requests) and the product
 analytics behind the API and the dashboard."""
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Q
-from django.db.models.functions import TruncDate, TruncDay, TruncHour
+from django.db.models import Count, F, Max, Min, Q, Sum
+from django.db.models.functions import TruncDate, TruncDay, TruncHour, TruncWeek
 from django.utils import timezone
 
 from apps.llm.models import DailyUsage, UserUsageSummary
-from apps.users.models import TelegramUser, UserActivityLog
+from apps.users.models import ActiveUserDay, TelegramUser
 
 from .catalogue import Events
-from .models import AnalyticsEvent
+from .models import AnalyticsEvent, ResponseTimeBucket, UserFirstEvent
+from .rollups import histogram_percentile
 
 
 def _as_date(day: date | str) -> date:
@@ -51,31 +52,16 @@ def _between(start: datetime, end: datetime) -> dict:
     return {"occurred_at__gte": start, "occurred_at__lt": end}
 
 
-def funnel(steps: list[str], start: datetime, end: datetime) -> list[dict]:
-    """Users reaching each step in order within the window: a step counts only at or after the user's
-    first time at the step before. Conversion is against the step before and against the first step.
+def funnel(steps: list[str], start: datetime, end: datetime, *, exact: bool = False) -> list[dict]:
+    """Users reaching each step in order: those whose first time at the first step falls within the window, and
+    of them, at each later step, those whose first time at it is at or after their first time at the step
+    before, and before the window's end. Conversion is against the step before and against the first step.
 
-    One query: each step reads only its own event's rows in the window, through the
-    (event_name, occurred_at) index, joined to the users still in the funnel."""
-    table = AnalyticsEvent._meta.db_table
-    ctes, params = [], []
-    for number, step in enumerate(steps):
-        if number == 0:
-            ctes.append(
-                f"s0 AS (SELECT user_id, MIN(occurred_at) AS t FROM {table} WHERE event_name = %s "
-                f"AND occurred_at >= %s AND occurred_at < %s AND user_id IS NOT NULL GROUP BY user_id)"
-            )
-        else:
-            ctes.append(
-                f"s{number} AS (SELECT e.user_id, MIN(e.occurred_at) AS t FROM {table} e "
-                f"JOIN s{number - 1} p ON p.user_id = e.user_id AND e.occurred_at >= p.t "
-                f"WHERE e.event_name = %s AND e.occurred_at >= %s AND e.occurred_at < %s GROUP BY e.user_id)"
-            )
-        params += [step, start, end]
-    counts = ", ".join(f"(SELECT COUNT(*) FROM s{number})" for number in range(len(steps)))
-    with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(ctes)} SELECT {counts}", params)
-        users = cursor.fetchone()
+    From UserFirstEvent (one row per user and event): a join over at most one row per user and step. `exact`:
+    the same definition over the raw events (the same answer while the raw events are all kept)."""
+    # Raw SQL: the times as the backend stores them (SQLite compares text).
+    start, end = (connection.ops.adapt_datetimefield_value(moment) for moment in (start, end))
+    users = (_funnel_raw if exact else _funnel_rollup)(steps, start, end)
     result = []
     for number, step in enumerate(steps):
         previous, first = (users[number - 1], users[0]) if number else (None, None)
@@ -94,6 +80,50 @@ def funnel(steps: list[str], start: datetime, end: datetime) -> list[dict]:
     return result
 
 
+def _funnel_rollup(steps: list[str], start: datetime, end: datetime) -> tuple[int, ...]:
+    table = UserFirstEvent._meta.db_table
+    joins, params = [], []
+    for number, step in enumerate(steps[1:], start=1):
+        joins.append(
+            f"LEFT JOIN {table} s{number} ON s{number}.user_id = s{number - 1}.user_id AND s{number}.event_name = %s "
+            f"AND s{number}.first_at >= s{number - 1}.first_at AND s{number}.first_at < %s"
+        )
+        params += [step, end]
+    counts = ", ".join(f"COUNT(s{number}.user_id)" for number in range(len(steps)))
+    sql = (
+        f"SELECT {counts} FROM {table} s0 {' '.join(joins)} "
+        "WHERE s0.event_name = %s AND s0.first_at >= %s AND s0.first_at < %s"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, steps[0], start, end])
+        return cursor.fetchone()
+
+
+def _funnel_raw(steps: list[str], start: datetime, end: datetime) -> tuple[int, ...]:
+    """Each step's first time per user over every raw event before the end (a first time at or after the end is
+    no first time within it), kept where it is at or after the step before's."""
+    table = AnalyticsEvent._meta.db_table
+    ctes, params = [], []
+    for number, step in enumerate(steps):
+        if number == 0:
+            ctes.append(
+                f"s0 AS (SELECT user_id, MIN(occurred_at) AS t FROM {table} WHERE event_name = %s "
+                f"AND occurred_at < %s AND user_id IS NOT NULL GROUP BY user_id HAVING MIN(occurred_at) >= %s)"
+            )
+            params += [step, end, start]
+        else:
+            ctes.append(
+                f"s{number} AS (SELECT e.user_id, MIN(e.occurred_at) AS t FROM {table} e "
+                f"JOIN s{number - 1} p ON p.user_id = e.user_id WHERE e.event_name = %s AND e.occurred_at < %s "
+                f"GROUP BY e.user_id, p.t HAVING MIN(e.occurred_at) >= p.t)"
+            )
+            params += [step, end]
+    counts = ", ".join(f"(SELECT COUNT(*) FROM s{number})" for number in range(len(steps)))
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(ctes)} SELECT {counts}", params)
+        return cursor.fetchone()
+
+
 def _percentile(ordered: list[float], share: float) -> float:
     """Linear interpolation between closest ranks, as PostgreSQL's percentile_cont."""
     if len(ordered) == 1:
@@ -104,10 +134,15 @@ def _percentile(ordered: list[float], share: float) -> float:
     return float(ordered[low] + (ordered[high] - ordered[low]) * (position - low))
 
 
-def response_times(start: datetime, end: datetime, interval: str = "hour") -> list[dict]:
-    """count, avg, p50 and p95 of ai_response_time's duration_ms per hour or day, and the p50 of its
-    ttft_ms (time to the answer's first text; None where no event of the bucket has one). Percentiles as
-    PostgreSQL's percentile_cont: linear between closest ranks."""
+def response_times(start: datetime, end: datetime, interval: str = "hour", *, exact: bool = False) -> list[dict]:
+    """count, avg, p50 and p95 of ai_response_time's duration_ms per hour or day (settings.TIME_ZONE), and the
+    p50 of its ttft_ms (time to the answer's first text; None where no event of the bucket has one).
+
+    From the hourly histogram (ResponseTimeBucket) of every hour the window touches: count and avg exact,
+    percentiles within rollups.RELATIVE_ERROR (4.9%) of the exact ones. `exact`: over the raw events, percentiles
+    as PostgreSQL's percentile_cont (linear between closest ranks)."""
+    if not exact:
+        return _response_times_rollup(start, end, interval)
     if connection.vendor == "postgresql":
         return _response_times_postgres(start, end, interval)
     trunc = TruncHour if interval == "hour" else TruncDay
@@ -132,6 +167,42 @@ def response_times(start: datetime, end: datetime, interval: str = "hour") -> li
     ]
 
 
+def _response_times_rollup(start: datetime, end: datetime, interval: str) -> list[dict]:
+    trunc = TruncHour if interval == "hour" else TruncDay
+    # Whole hours: from the start's own hour, when it does not start one.
+    first_hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    rows = (
+        ResponseTimeBucket.objects.filter(hour__gte=first_hour, hour__lt=end)
+        .annotate(key=trunc("hour"))
+        .values_list("key", "metric", "bucket")
+        .annotate(events=Sum("count"), total=Sum("total_ms"))
+        .order_by("key", "metric", "bucket")
+    )
+    histograms: dict[datetime, dict[int, list[tuple[int, int]]]] = {}
+    totals: dict[datetime, float] = {}
+    for key, metric, bucket, count, total in rows:
+        histograms.setdefault(key, {}).setdefault(metric, []).append((bucket, count))
+        if metric == ResponseTimeBucket.Metric.DURATION:
+            totals[key] = totals.get(key, 0.0) + total
+    result = []
+    for key, metrics in histograms.items():
+        durations, ttfts = metrics.get(ResponseTimeBucket.Metric.DURATION), metrics.get(ResponseTimeBucket.Metric.TTFT)
+        if not durations:
+            continue
+        count = sum(n for _, n in durations)
+        result.append(
+            {
+                "bucket": key,
+                "count": count,
+                "avg_ms": round(totals[key] / count, 1),
+                "p50_ms": round(histogram_percentile(durations, 0.5), 1),
+                "p95_ms": round(histogram_percentile(durations, 0.95), 1),
+                "ttft_p50_ms": round(histogram_percentile(ttfts, 0.5), 1) if ttfts else None,
+            }
+        )
+    return result
+
+
 def _response_row(bucket: datetime, durations: list[float], ttfts: list[float]) -> dict:
     return {
         "bucket": bucket,
@@ -144,9 +215,10 @@ def _response_row(bucket: datetime, durations: list[float], ttfts: list[float]) 
 
 
 def _response_times_postgres(start: datetime, end: datetime, interval: str) -> list[dict]:
-    """The same figures computed where the rows are: one pass, no rows shipped to Python."""
+    """The same figures computed where the rows are: one pass, no rows shipped to Python (buckets in the current
+    time zone, as TruncHour and TruncDay)."""
     sql = (
-        "SELECT date_trunc(%s, occurred_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS bucket, COUNT(*), AVG(d), "
+        "SELECT date_trunc(%s, occurred_at AT TIME ZONE %s) AT TIME ZONE %s AS bucket, COUNT(*), AVG(d), "
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY d), percentile_cont(0.95) WITHIN GROUP (ORDER BY d), "
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY t) "
         "FROM (SELECT occurred_at, (properties ->> 'duration_ms')::float AS d, "
@@ -156,7 +228,8 @@ def _response_times_postgres(start: datetime, end: datetime, interval: str) -> l
         "AND jsonb_typeof(properties -> 'duration_ms') = 'number') timed GROUP BY 1 ORDER BY 1"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [interval, Events.RESPONSE_TIME, start, end])
+        zone = timezone.get_current_timezone_name()
+        cursor.execute(sql, [interval, zone, zone, Events.RESPONSE_TIME, start, end])
         rows = cursor.fetchall()
     return [
         {
@@ -172,33 +245,47 @@ def _response_times_postgres(start: datetime, end: datetime, interval: str) -> l
 
 
 def retention(start: date, end: date, period: str = "day") -> list[dict]:
-    """Cohorts of users by registration day or week; for each later period, how many came back."""
+    """Cohorts of users by registration day or week; for each later period, how many came back (any contact).
+    From ActiveUserDay joined to the users' registration: one grouped query, whatever the log's size."""
     span = timedelta(days=7 if period == "week" else 1)
 
     def period_of(moment: date) -> date:
         return moment - timedelta(days=moment.weekday()) if period == "week" else moment
 
     first, last = period_of(start), period_of(end)
-    cohorts: dict[date, set[int]] = {}
-    for user_id, registered in TelegramUser.objects.filter(
-        registration_date__date__gte=first, registration_date__date__lte=end
-    ).values_list("id", "registration_date"):
-        cohorts.setdefault(period_of(timezone.localdate(registered)), set()).add(user_id)
-    members = {user_id: cohort for cohort, users in cohorts.items() for user_id in users}
-    active: dict[date, dict[int, set[int]]] = {cohort: {} for cohort in cohorts}
-    activity = UserActivityLog.objects.filter(
-        user_id__in=list(members), timestamp__date__gte=first, timestamp__date__lt=last + span
-    )
-    for user_id, moment in activity.values_list("user_id", "timestamp").iterator():
-        cohort = members[user_id]
-        index = (period_of(timezone.localdate(moment)) - cohort) // span
+    registered = TelegramUser.objects.filter(registration_date__date__gte=first, registration_date__date__lte=end)
+    cohorts: dict[date, int] = {}
+    for day, users in (
+        registered.annotate(day=TruncDate("registration_date")).values_list("day").annotate(n=Count("id")).order_by()
+    ):
+        cohorts[period_of(day)] = cohorts.get(period_of(day), 0) + users
+    active: dict[date, dict[int, int]] = {cohort: {} for cohort in cohorts}
+    days = ActiveUserDay.objects.filter(
+        user__registration_date__date__gte=first,
+        user__registration_date__date__lte=end,
+        date__gte=first,
+        date__lt=last + span,
+    ).annotate(cohort=TruncDate("user__registration_date"))
+    if period == "week":
+        # A user active on several days of a week counts once in it.
+        rows = (
+            days.annotate(week=TruncWeek("date"), cohort_week=TruncWeek("cohort"))
+            .values_list("cohort_week", "week")
+            .annotate(users=Count("user_id", distinct=True))
+            .order_by()
+        )
+    else:
+        rows = days.values_list("cohort", "date").annotate(users=Count("user_id")).order_by()
+    for cohort, day, users in rows:
+        cohort, day = _as_day(cohort), _as_day(day)
+        index = (day - cohort) // span
         if index >= 0:
-            active[cohort].setdefault(index, set()).add(user_id)
+            active[cohort][index] = active[cohort].get(index, 0) + users
     table = []
     for cohort in sorted(cohorts):
         periods = (last - cohort) // span + 1
-        returned = [len(active[cohort].get(index, set())) for index in range(periods)]
-        size = len(cohorts[cohort])
+        returned = [active[cohort].get(index, 0) for index in range(periods)]
+        size = cohorts[cohort]
         table.append(
             {
                 "cohort": cohort,
@@ -208,6 +295,10 @@ def retention(start: date, end: date, period: str = "day") -> list[dict]:
             }
         )
     return table
+
+
+def _as_day(value: date | datetime) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def user_usage(user_id: int, start: date, end: date) -> dict:
@@ -268,23 +359,20 @@ def recent_event_days(days: int = 30) -> tuple[date, date]:
 
 
 def activity_daily(start: date, end: date) -> list[dict]:
-    """Per day: active users (any contact), new users, and messages (texts and commands) received."""
+    """Per day: active users (any contact), new users, and messages (texts and commands) received. From
+    ActiveUserDay: one row per user and day, not one per contact."""
     days = {
         start + timedelta(days=n): {"active_users": 0, "new_users": 0, "messages": 0}
         for n in range((end - start).days + 1)
     }
     activity = (
-        UserActivityLog.objects.filter(timestamp__date__gte=start, timestamp__date__lte=end)
-        .annotate(day=TruncDate("timestamp"))
-        .values("day")
-        .annotate(
-            active_users=Count("user_id", distinct=True),
-            messages=Count("id", filter=Q(activity_type__in=["message", "command"])),
-        )
+        ActiveUserDay.objects.filter(date__gte=start, date__lte=end)
+        .values("date")
+        .annotate(active_users=Count("user_id"), messages=Sum("messages"))
         .order_by()
     )
     for row in activity:
-        days[row["day"]].update(active_users=row["active_users"], messages=row["messages"])
+        days[row["date"]].update(active_users=row["active_users"], messages=row["messages"])
     new = (
         TelegramUser.objects.filter(registration_date__date__gte=start, registration_date__date__lte=end)
         .annotate(day=TruncDate("registration_date"))
@@ -299,12 +387,12 @@ def activity_daily(start: date, end: date) -> list[dict]:
 
 def active_users(day: date) -> dict:
     """DAU, WAU and MAU as of `day` (distinct users with any contact in the last 1, 7, 30 days), and
-    the users who registered that day."""
+    the users who registered that day. From ActiveUserDay."""
 
     def within(days: int) -> Q:
-        return Q(timestamp__date__gt=day - timedelta(days=days), timestamp__date__lte=day)
+        return Q(date__gt=day - timedelta(days=days), date__lte=day)
 
-    counts = UserActivityLog.objects.filter(within(30)).aggregate(
+    counts = ActiveUserDay.objects.filter(within(30)).aggregate(
         dau=Count("user_id", distinct=True, filter=within(1)),
         wau=Count("user_id", distinct=True, filter=within(7)),
         mau=Count("user_id", distinct=True),

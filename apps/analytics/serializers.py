@@ -7,6 +7,7 @@ from rest_framework import serializers
 
 from .catalogue import REQUIRED_PROPERTIES
 from .models import AnalyticsEvent
+from .rollups import ERROR_BOUND, RELATIVE_ERROR
 
 DATE_OR_DATETIME = ["iso-8601", "%Y-%m-%d"]
 MAX_RANGE = timedelta(days=366)
@@ -65,6 +66,11 @@ class DateRangeInput(serializers.Serializer):
 
 class FunnelInput(PeriodInput):
     steps = serializers.CharField(help_text="comma-separated event names, in order (2 to 10)")
+    exact = serializers.BooleanField(
+        default=False,
+        help_text="true: count from the raw events (slow; the same definition, so the same answer while every raw "
+        "event is kept) instead of each user's first time per event",
+    )
 
     def validate_steps(self, value: str) -> list[str]:
         steps = [step.strip() for step in value.split(",") if step.strip()]
@@ -78,6 +84,9 @@ class FunnelInput(PeriodInput):
 
 class ResponseTimesInput(PeriodInput):
     interval = serializers.ChoiceField(choices=["hour", "day"], default="hour")
+    exact = serializers.BooleanField(
+        default=False, help_text=f"true: exact percentiles from the raw events (slow). Otherwise: {ERROR_BOUND}"
+    )
 
 
 class RetentionInput(DateRangeInput):
@@ -166,11 +175,11 @@ class FunnelStepOutput(serializers.Serializer):
 
 
 class ResponseTimesRowOutput(serializers.Serializer):
-    bucket = serializers.DateTimeField(help_text="the hour or day, UTC")
+    bucket = serializers.DateTimeField(help_text="the hour or day (days in the server's time zone)")
     count = serializers.IntegerField()
     avg_ms = serializers.FloatField()
-    p50_ms = serializers.FloatField()
-    p95_ms = serializers.FloatField()
+    p50_ms = serializers.FloatField(help_text=f"without exact: within {RELATIVE_ERROR:.1%} (0.5 ms below 1 ms)")
+    p95_ms = serializers.FloatField(help_text=f"without exact: within {RELATIVE_ERROR:.1%} (0.5 ms below 1 ms)")
     ttft_p50_ms = serializers.FloatField(
         allow_null=True, help_text="median time to the answer's first text; null: no answer of the bucket says"
     )

@@ -7,16 +7,20 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Min
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from apps.core.privacy import mentions
 from apps.core.publisher import BatchPublisher, enqueue
 from apps.llm.metering import record_usage  # noqa: F401  seed 000's public name
+from apps.users.models import ActiveUserDay
+from apps.users.services import active_days_rebuild
 
 from .catalogue import InvalidEvent, validate_event
-from .models import AnalyticsEvent
+from .models import AnalyticsEvent, ResponseTimeBucket, UserFirstEvent
+from .rollups import first_events_add, first_events_rebuild, histogram_rebuild, rollups_add
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +96,8 @@ _EVENT_COLUMNS = ("event_name", "user_id", "session_id", "properties", "occurred
 
 
 def events_store(events: list[dict[str, Any]]) -> int:
-    """Store a batch of tracked events: COPY on PostgreSQL, one multi-row INSERT elsewhere."""
+    """Store a batch of tracked events (COPY on PostgreSQL, one multi-row INSERT elsewhere) and fold them into
+    the rollups the dashboard reads, in one transaction."""
     rows = [
         (
             e["event_name"],
@@ -104,6 +109,13 @@ def events_store(events: list[dict[str, Any]]) -> int:
         )
         for e in events
     ]
+    with transaction.atomic():
+        _events_insert(rows)
+        rollups_add((name, user_id, properties, occurred_at) for name, user_id, _, properties, occurred_at, _ in rows)
+    return len(rows)
+
+
+def _events_insert(rows: list[tuple]) -> None:
     if connection.vendor == "postgresql":
         with (
             connection.cursor() as cursor,
@@ -117,7 +129,6 @@ def events_store(events: list[dict[str, Any]]) -> int:
         AnalyticsEvent.objects.bulk_create(
             [AnalyticsEvent(**dict(zip(_EVENT_COLUMNS, row, strict=True))) for row in rows], batch_size=500
         )
-    return len(rows)
 
 
 def _publish_events(events: list[dict[str, Any]]) -> None:
@@ -164,7 +175,41 @@ def events_pseudonymise(
             event.properties = _unnamed(event.properties, names)
         AnalyticsEvent.objects.bulk_update(chunk, ["user", "session_id", "properties"])
         moved += len(chunk)
+    _first_events_move(user_id=user_id, pseudonym_id=pseudonym_id, until=until)
     return moved
+
+
+def _first_events_move(*, user_id: int, pseudonym_id: int, until: datetime | None) -> None:
+    """The user's first times go with their events (the earliest kept, should the pseudonym have some). With
+    `until`, a later user of the same Telegram id keeps the firsts of what they did, from the raw events left."""
+    rows = UserFirstEvent.objects.filter(user_id=user_id)
+    if until is not None:
+        rows = rows.filter(first_at__lte=until)
+    moving = dict(rows.values_list("event_name", "first_at"))
+    if not moving:
+        return
+    first_events_add({(pseudonym_id, name): first for name, first in moving.items()})
+    rows.delete()
+    if until is not None:
+        left = (
+            AnalyticsEvent.objects.filter(user_id=user_id, event_name__in=list(moving))
+            .values("event_name")
+            .annotate(first=Min("occurred_at"))
+            .order_by()
+        )
+        first_events_add({(user_id, row["event_name"]): row["first"] for row in left})
+
+
+def analytics_rollups_rebuild(*, user_ids: Iterable[int] | None = None) -> dict[str, int]:
+    """Every analytics rollup again from the raw events and the activity log (demo data, repairs, after a bulk
+    load): idempotent, in chunks. `user_ids`: only theirs, for what is kept per user (the histogram is whole).
+    Returns rows per rollup."""
+    user_ids = None if user_ids is None else list(user_ids)
+    return {
+        UserFirstEvent._meta.label: first_events_rebuild(user_ids=user_ids),
+        ResponseTimeBucket._meta.label: histogram_rebuild(),
+        ActiveUserDay._meta.label: active_days_rebuild(user_ids=user_ids),
+    }
 
 
 def _unnamed(properties: dict[str, Any], names: list[str]) -> dict[str, Any]:

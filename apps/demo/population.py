@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.analytics.catalogue import Events
-from apps.analytics.models import AnalyticsEvent
-from apps.analytics.services import daily_session_id
+from apps.analytics.models import AnalyticsEvent, UserFirstEvent
+from apps.analytics.services import analytics_rollups_rebuild, daily_session_id
 from apps.billing.models import (
     Balance,
     CreditPackage,
@@ -37,7 +37,7 @@ from apps.llm.models import LLMRequest, RequestStatus
 from apps.llm.services import price_for
 from apps.llm.usage import rollups_rebuild
 from apps.sessions.models import UserSession
-from apps.users.models import Gender, TelegramUser, UserActivityLog
+from apps.users.models import ActiveUserDay, Gender, TelegramUser, UserActivityLog
 
 from .conversations import TOPICS, Topic, exchanges, profile, topic_order, topics_discussed
 from .people import demo_language, demo_name
@@ -555,6 +555,8 @@ def demo_clear() -> None:
     Subscription.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
     TelegramUser.objects.filter(pk__gte=DEMO_ID_START, pk__lt=DEMO_ID_END).delete()
     AnalyticsEvent.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
+    UserFirstEvent.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
+    ActiveUserDay.objects.filter(user_id__gte=DEMO_ID_START, user_id__lt=DEMO_ID_END).delete()
 
 
 @transaction.atomic
@@ -642,6 +644,8 @@ def demo_seed(*, users: int = 300, days: int = 30, seed: int = 7) -> DemoStats:
         for name, user_id, moment, properties in conversions
     ]
     product_events = AnalyticsEvent.objects.bulk_create(product_events, batch_size=2000)
+    # Events and activity went in directly, not through ingest: the dashboard's rollups are made from them.
+    analytics_rollups_rebuild(user_ids=[person.id for person in people])
     return DemoStats(
         operations=operation_count,
         payments=payment_count + sum(name == Events.FLOW_PURCHASED for name, *_ in conversions),

@@ -1,12 +1,15 @@
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Count, F, Q
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from .models import TelegramUser, UserActivityLog, UserActivityLogArchive
+from .models import ActiveUserDay, TelegramUser, UserActivityLog, UserActivityLogArchive
 
 # Refreshed from Telegram on every contact; everything else on the row belongs to the product.
 _CONTACT_FIELDS = ["username", "first_name", "last_name", "language_code", "is_premium", "last_seen_date"]
@@ -70,9 +73,81 @@ def user_record_contact(*, identity: TelegramIdentity, activity: ContactActivity
         timestamp=now,
         details=activity.details,
     )
+    active_days_add([(timezone.localdate(now), user.pk, int(activity.activity_type in MESSAGE_ACTIVITIES))])
     # Only the insert writes registration_date, so it equals this contact's own timestamp only
     # when this contact created the row, however many contacts race.
     return Contact(user=user, created=user.registration_date == now)
+
+
+# --- Active users per day (ActiveUserDay): what DAU, WAU, MAU and retention count ---------------------------
+MESSAGE_ACTIVITIES = ("message", "command")
+
+
+def active_days_add(days: Iterable[tuple[date, int, int]]) -> None:
+    """Fold (day, user_id, messages) into ActiveUserDay: one row per user and day, messages added up. A contact
+    that is no message, on a day already counted, writes nothing."""
+    rows = sorted({(day, user_id): messages for day, user_id, messages in days}.items())
+    if not rows:
+        return
+    table = connection.ops.quote_name(ActiveUserDay._meta.db_table)
+    values = ", ".join(["(%s, %s, %s)"] * len(rows))
+    params = [
+        value
+        for (day, user_id), messages in rows
+        for value in (connection.ops.adapt_datefield_value(day), user_id, messages)
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (date, user_id, messages) VALUES {values} ON CONFLICT (date, user_id) "
+            f"DO UPDATE SET messages = {table}.messages + excluded.messages WHERE excluded.messages > 0",
+            params,
+        )
+
+
+def _active_days_select(model, users: Q):
+    """The SELECT of (day in settings.TIME_ZONE, user_id, messages) from the log or its archive."""
+    rows = (
+        model.objects.filter(users)
+        .annotate(day=TruncDate("timestamp"), uid=F("user_id"))
+        .values("day", "uid")
+        .annotate(messages=Count("id", filter=Q(activity_type__in=MESSAGE_ACTIVITIES)))
+        .order_by()
+    )
+    return rows.query.sql_with_params()
+
+
+def active_days_rebuild(*, user_ids: Iterable[int] | None = None, chunk: int = 20_000) -> int:
+    """ActiveUserDay again from the activity log and its archive, `chunk` users per transaction. Days before the
+    oldest logged contact stay (nothing left to recount them from). Returns rows."""
+    logs = (UserActivityLog, UserActivityLogArchive)
+    oldest = [m.objects.order_by("timestamp").values_list("timestamp", flat=True).first() for m in logs]
+    oldest = [moment for moment in oldest if moment is not None]
+    kept = ActiveUserDay.objects.all() if user_ids is None else ActiveUserDay.objects.filter(user_id__in=user_ids)
+    if not oldest:
+        return kept.count()
+    since = timezone.localdate(min(oldest))
+    if user_ids is None:
+        ids = list(TelegramUser.objects.order_by("pk").values_list("pk", flat=True)[chunk - 1 :: chunk])
+        bounds = list(zip([None, *ids], [*ids, None], strict=True))
+        groups = [
+            Q(**({} if low is None else {"user_id__gt": low}), **({} if high is None else {"user_id__lte": high}))
+            for low, high in bounds
+        ]
+    else:
+        user_ids = sorted(set(user_ids))
+        groups = [Q(user_id__in=user_ids[start : start + 500]) for start in range(0, len(user_ids), 500)]
+    table = connection.ops.quote_name(ActiveUserDay._meta.db_table)
+    for users in groups:
+        with transaction.atomic(), connection.cursor() as cursor:
+            ActiveUserDay.objects.filter(users, date__gte=since).delete()
+            for model in logs:
+                select, params = _active_days_select(model, users)
+                cursor.execute(
+                    f"INSERT INTO {table} (date, user_id, messages) {select} ON CONFLICT (date, user_id) "
+                    f"DO UPDATE SET messages = {table}.messages + excluded.messages",
+                    params,
+                )
+    return kept.count()
 
 
 def user_set_active(*, user_id: int, is_active: bool) -> bool:
@@ -142,12 +217,19 @@ def activity_pseudonymise(*, user_id: int, pseudonym_id: int, until: datetime | 
     """The user's activity log and its archive move to the pseudonym without their chat and details: what
     was done, and when, still counts. `until`: only what was done by then."""
     done_by = {} if until is None else {"timestamp__lte": until}
-    return {
+    moved = {
         model._meta.label: model.objects.filter(user_id=user_id, **done_by).update(
             user_id=pseudonym_id, chat_id=None, details={}
         )
         for model in (UserActivityLog, UserActivityLogArchive)
     }
+    # Their active days go too (with `until`, those up to its day, whole).
+    days = ActiveUserDay.objects.filter(user_id=user_id)
+    if until is not None:
+        days = days.filter(date__lte=timezone.localdate(until))
+    active_days_add((day, pseudonym_id, messages) for day, messages in days.values_list("date", "messages"))
+    moved[ActiveUserDay._meta.label] = days.delete()[0]
+    return moved
 
 
 def user_delete(user_id: int) -> dict[str, int]:
