@@ -113,8 +113,8 @@ def fund_users(cursor, credits: int) -> None:
         [credits],
     )
     cursor.execute(
-        "INSERT INTO billing_operation (user_id, type, amount, balance_after, model, result_url, "
-        "prompt, reason, created_at) SELECT id, 5, %s, %s, '', '', '', 'bench', now() "
+        "INSERT INTO billing_operation (user_id, type, amount, balance_after, result_url, "
+        "prompt, reason, created_at) SELECT id, 5, %s, %s, '', '', 'bench', now() "
         "FROM users_telegramuser",
         [credits, credits],
     )

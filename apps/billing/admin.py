@@ -26,6 +26,7 @@ from .models import (
     Discrepancy,
     GenerationLog,
     Invoice,
+    ModelName,
     Operation,
     OperationType,
     PaidStream,
@@ -99,12 +100,25 @@ class _Echo:
         return value
 
 
+class OperationModelFilter(admin.SimpleListFilter):
+    """By the model that answered: the names the ledger has met (it stores their codes)."""
+
+    title = "model"
+    parameter_name = "model"
+
+    def lookups(self, request, model_admin):
+        return [(name, name) for name in ModelName.objects.order_by("name").values_list("name", flat=True)]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(model=self.value()) if self.value() else queryset
+
+
 @admin.register(Operation)
 class OperationAdmin(MoneyFields, PermanentRecordAdmin):
     money = {"amount": CREDITS_MOVED, "balance_after": CREDITS}
     # The money before the long names, so a laptop shows it without scrolling sideways.
     list_display = ["id", "created_at", "type", "amount", "balance_after", "user", "model", "why"]
-    list_filter = ["type", ("created_at", admin.DateFieldListFilter)]
+    list_filter = ["type", OperationModelFilter, ("created_at", admin.DateFieldListFilter)]
     search_fields = ["=user__id", "user__username", "reason"]
     date_hierarchy = "created_at"
     list_select_related = ["user", "staff"]

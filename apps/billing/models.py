@@ -1,8 +1,10 @@
 from decimal import Decimal
 
+from django import forms
 from django.conf import settings
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_migrate
 from django.utils import timezone
 
 from apps.core.money import credits_phrase, stars_text
@@ -38,16 +40,166 @@ class OperationType(models.IntegerChoices):
     EXPIRY = 8, "expiry"
 
 
+MODEL_NAME_LENGTH = 64
+
+
+class ModelName(models.Model):
+    """A model name the ledger has met, once: an operation stores its small code instead of the name (seed 003's
+    1 GB budget). Rows are only added, by ModelNameField when an operation names a model first; never changed
+    or deleted, so a code means one name for good."""
+
+    id = models.SmallAutoField(primary_key=True)
+    name = models.CharField(max_length=MODEL_NAME_LENGTH, unique=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class _ModelCodes:
+    """Name ↔ code of the ModelName rows this process knows to be committed, so an operation's model costs no
+    query. A row inserted here is trusted only once its transaction commits: until then it is known to that
+    transaction alone (a rolled-back insert leaves no row, and SQLite may give its code to another name)."""
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.names: dict[int, str] = {}
+        # code → (name, its on-commit callback, the connection): inserted here, not known to be committed.
+        self._ours: dict[int, tuple[str, object, object]] = {}
+
+    def forget(self, **kwargs) -> None:
+        """The tables were emptied or rebuilt (migrate, flush): known codes may mean nothing now."""
+        self.codes.clear()
+        self.names.clear()
+        self._ours.clear()
+
+    def _open(self, code: int) -> str | None:
+        """The name of `code` if this connection inserted it in its transaction still open; drops a code whose
+        transaction rolled back."""
+        if code not in self._ours:
+            return None
+        name, callback, connection = self._ours[code]
+        current = transaction.get_connection()
+        if connection is not current:
+            return None
+        if any(pending[1] is callback for pending in current.run_on_commit):
+            return name
+        self._ours.pop(code, None)
+        return None
+
+    def _learn(self, code: int, name: str) -> None:
+        if self._open(code) is None:
+            self.codes[name], self.names[code] = code, name
+
+    def _inserted(self, code: int, name: str) -> None:
+        connection = transaction.get_connection()
+        if not connection.in_atomic_block:
+            self._learn(code, name)
+            return
+
+        def committed() -> None:
+            self._ours.pop(code, None)
+            self.codes[name], self.names[code] = code, name
+
+        self._ours[code] = (name, committed, connection)
+        transaction.on_commit(committed)
+
+    def code(self, name: str, *, create: bool) -> int | None:
+        """The code of `name` (None: no name, or unknown); with `create`, a new one for a name not seen
+        before. Concurrent first uses agree on one: the name is unique, a conflicting insert does nothing
+        (PostgreSQL waits for the other to commit) and the row is read back."""
+        if not name:
+            return None
+        if name in self.codes:
+            return self.codes[name]
+        for code, (known, *_) in list(self._ours.items()):
+            if known == name and self._open(code) is not None:
+                return code
+        code = ModelName.objects.filter(name=name).values_list("id", flat=True).first()
+        if code is not None:
+            self._learn(code, name)
+        elif create:
+            ModelName.objects.bulk_create([ModelName(name=name)], ignore_conflicts=True)
+            code = ModelName.objects.values_list("id", flat=True).get(name=name)
+            self._inserted(code, name)
+        return code
+
+    def name(self, code: int) -> str:
+        if code in self.names:
+            return self.names[code]
+        if (name := self._open(code)) is not None:
+            return name
+        # One query learns every name (there are a few dozen at most).
+        rows = dict(ModelName.objects.values_list("id", "name"))
+        for known, known_name in rows.items():
+            self._learn(known, known_name)
+        return rows.get(code, "")
+
+
+MODEL_CODES = _ModelCodes()
+# What a lookup by a name never used compares with: no row has this code.
+_NO_CODE = -1
+post_migrate.connect(MODEL_CODES.forget, dispatch_uid="billing.model_codes")
+
+
+class ModelNameField(models.Field):
+    """A model name ("gpt-4o-mini", "" for none) in Python, its ModelName code in the database (smallint; NULL
+    for none): two bytes a row instead of the name. Saving a name not seen before gives it a code. Lookups
+    take names: exact and in (an unknown name matches nothing; "" or isnull=True: the rows without a model)."""
+
+    description = "A model name stored as a small code"
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("max_length", MODEL_NAME_LENGTH)
+        kwargs.setdefault("null", True)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("default", "")
+        super().__init__(*args, **kwargs)
+
+    def deconstruct(self):
+        name, path, args, kwargs = super().deconstruct()
+        for option, value in (("max_length", MODEL_NAME_LENGTH), ("null", True), ("blank", True), ("default", "")):
+            if kwargs.get(option) == value:
+                del kwargs[option]
+        return name, path, args, kwargs
+
+    def get_internal_type(self) -> str:
+        return "SmallIntegerField"
+
+    def from_db_value(self, value: int | None, expression, connection) -> str:
+        return "" if value is None else MODEL_CODES.name(value)
+
+    def to_python(self, value: object) -> str:
+        if value is None:
+            return ""
+        return MODEL_CODES.name(value) if isinstance(value, int) else str(value)
+
+    def get_prep_value(self, value: object) -> int | None:
+        name = self.to_python(value)
+        if not name:
+            return None  # Django reads "= None" as IS NULL: the operations without a model
+        code = MODEL_CODES.code(name, create=False)
+        return _NO_CODE if code is None else code
+
+    def get_db_prep_save(self, value: object, connection) -> int | None:
+        return MODEL_CODES.code(self.to_python(value)[: self.max_length], create=True)
+
+    def value_to_string(self, obj: models.Model) -> str:
+        return self.value_from_object(obj)
+
+    def formfield(self, **kwargs):
+        return forms.CharField(max_length=self.max_length, required=False, **kwargs)
+
+
 class Operation(models.Model):
-    """One change of one balance: balance == Σ amount of the user's operations, always."""
+    """One change of one balance: balance == Σ amount of the user's operations, always.
+
+    The fields are in the order that wastes least to alignment in PostgreSQL's rows (8-byte values, then
+    2-byte, then variable): about 90 bytes a row with its header. Most operations are holds and their
+    releases, which the user's statement never shows: the user's latest operations are indexed without them,
+    and a small index (one entry per user and page, deduplicated) finds all of a user's rows."""
 
     user = models.ForeignKey("users.TelegramUser", on_delete=models.CASCADE, related_name="operations", db_index=False)
-    type = models.PositiveSmallIntegerField(choices=OperationType.choices)
-    amount = models.DecimalField(**CREDITS, help_text="signed: + credits the balance, - debits it")
-    balance_after = models.DecimalField(**CREDITS)
-    model = models.CharField(max_length=64, blank=True)
-    result_url = models.CharField(max_length=500, blank=True)
-    prompt = models.TextField(blank=True, help_text="Only with STORE_PROMPTS, at most 1000 characters")
+    created_at = models.DateTimeField(default=timezone.now)
     # A 64-bit hash of the caller's key (apps.billing.services.idempotency_hash).
     idempotency_key = models.BigIntegerField(null=True, blank=True, editable=False)
     llm_request = models.ForeignKey(
@@ -59,12 +211,24 @@ class Operation(models.Model):
     staff = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="+"
     )
+    type = models.PositiveSmallIntegerField(choices=OperationType.choices)
+    model = ModelNameField(db_column="model_code")
+    amount = models.DecimalField(**CREDITS, help_text="signed: + credits the balance, - debits it")
+    balance_after = models.DecimalField(**CREDITS)
+    result_url = models.CharField(max_length=500, blank=True)
+    prompt = models.TextField(blank=True, help_text="Only with STORE_PROMPTS, at most 1000 characters")
     reason = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         ordering = ["-id"]
-        indexes = [models.Index(fields=["user", "-id"], name="operation_user_latest")]
+        indexes = [
+            models.Index(fields=["user"], name="operation_user"),
+            models.Index(
+                fields=["user", "id"],
+                name="operation_user_shown",
+                condition=~models.Q(type__in=[OperationType.RESERVE, OperationType.RELEASE]),
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["idempotency_key"],

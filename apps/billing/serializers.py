@@ -9,6 +9,8 @@ from .revenue import GROUPINGS
 
 class OperationOutput(serializers.ModelSerializer):
     type = serializers.CharField(source="get_type_display")
+    # Stored as a code (ModelName), read as the name.
+    model = serializers.CharField(read_only=True, help_text='the model that answered ("": none)')
 
     class Meta:
         model = Operation
