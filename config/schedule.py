@@ -172,7 +172,8 @@ SCHEDULE: list[Job] = [
         "Database: create monthly partitions ahead",
         "apps.analytics.tasks.create_partitions",
         at=daily("02:45"),
-        description="Creates this month's and the next 3 months' partitions of the raw events (PostgreSQL).",
+        description="Creates this month's and the next 3 months' partitions of the raw events and the activity log "
+        "(PostgreSQL).",
         summary="{:,} partition(s) created",
     ),
     Job(

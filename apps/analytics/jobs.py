@@ -9,6 +9,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from apps.core.dates import day_start
+from apps.users.jobs import activity_partitions_ahead
 
 from .database import database_budget
 from .models import AnalyticsEvent, DatabaseSizeSnapshot, EventDailyCount
@@ -77,10 +78,11 @@ def events_purge(*, retention_days: int | None = None) -> int:
     return deleted
 
 
-def event_partitions_create() -> int:
-    """The events' partitions for this month and the next MONTHS_AHEAD months, where missing (PostgreSQL).
-    Returns how many were made."""
-    return len(event_partitions_ahead())
+def partitions_create() -> int:
+    """The monthly partitions of the raw events and of the activity log for this month and the next three,
+    where missing, and for months with rows waiting in a DEFAULT partition (PostgreSQL). Returns how many
+    were made."""
+    return len(event_partitions_ahead()) + len(activity_partitions_ahead())
 
 
 def database_size_snapshot() -> DatabaseSizeSnapshot:

@@ -2,8 +2,9 @@
 
 Partitions are made ahead by the nightly job (`event_partitions_ahead`, MONTHS_AHEAD months), and retention
 drops a month's partition once the whole month is past the cutoff (events_purge). An event whose month has no
-partition (a clock far off, a backfill) lands in the DEFAULT partition; `event_partitions_ensure` moves such
-rows into their month's new partition. On SQLite every function here does nothing.
+partition (a clock far off, a backfill) lands in the DEFAULT partition; the nightly job makes its month's
+partition and moves it there (`event_partitions_ensure` does it for any months). On SQLite every function here
+does nothing.
 """
 
 from datetime import datetime
@@ -34,9 +35,9 @@ def event_partitions_ensure(*, first: datetime, last: datetime) -> list[str]:
 
 
 def event_partitions_ahead(*, months: int = MONTHS_AHEAD) -> list[str]:
-    """This month's partition and the next `months` months'."""
-    now = timezone.now()
-    return event_partitions_ensure(first=now, last=partitions.add_months(partitions.month_start(now), months))
+    """This month's partition and the next `months` months', and one for each month with events waiting in
+    the DEFAULT partition (they move into it)."""
+    return partitions.partitions_ahead(TABLE, COLUMN, months_ahead=months, now=timezone.now())
 
 
 def event_partitions_drop(*, before: datetime) -> int:

@@ -24,8 +24,8 @@ def purge_events() -> int:
 @shared_task
 @single_run("create_partitions", timeout=3600)
 def create_partitions() -> int:
-    """Monthly partitions made ahead, so an event never waits in the DEFAULT partition (PostgreSQL)."""
-    return jobs.event_partitions_create()
+    """Monthly partitions made ahead, so no event or activity waits in a DEFAULT partition (PostgreSQL)."""
+    return jobs.partitions_create()
 
 
 @shared_task

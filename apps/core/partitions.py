@@ -145,6 +145,24 @@ def partitions_ensure(table: str, column: str, *, first: datetime, last: datetim
     return made
 
 
+def partitions_ahead(table: str, column: str, *, months_ahead: int, now: datetime) -> list[str]:
+    """What the nightly job keeps up: a partition for `now`'s month and the next `months_ahead` months, and one
+    for every month that has rows waiting in the DEFAULT partition (stored before their month had one: a
+    backfill, demo data, a clock far off), which move into it. Returns the names of the partitions made."""
+    if not partitioned(table):
+        return []
+    made = partitions_ensure(table, column, first=now, last=add_months(month_start(now), months_ahead))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT DISTINCT date_trunc('month', {_quote(column)} AT TIME ZONE 'UTC') "
+            f"FROM {_quote(table + DEFAULT_SUFFIX)}"
+        )
+        waiting = sorted(month.replace(tzinfo=UTC) for (month,) in cursor.fetchall())
+    for month in waiting:
+        made += partitions_ensure(table, column, first=month, last=month)
+    return made
+
+
 def partitions_drop(table: str, *, before: datetime) -> int:
     """Drops every month partition of `table` whose month ended by `before`, whole: no row-by-row delete, no
     dead rows left for vacuum. Returns how many rows went with them."""

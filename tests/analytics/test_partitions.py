@@ -191,10 +191,14 @@ def test_the_nightly_job_is_scheduled_and_makes_the_next_months_partitions():
     for name in ahead:
         _drop(name)
     assert not set(ahead) & {p.name for p in event_partitions_list()}
+    backfilled = add_months(_this_month(), -7)
+    waiting = _events(backfilled + timedelta(days=2), 3)
+    assert {_partition_of()[pk] for pk in waiting} == {DEFAULT}
 
-    assert create_partitions.delay().get() == 2
+    assert create_partitions.delay().get() == 3
 
     assert set(ahead) <= {p.name for p in event_partitions_list()}
+    assert {_partition_of()[pk] for pk in waiting} == {partition_name(TABLE, backfilled)}, "out of the DEFAULT one"
     assert create_partitions.delay().get() == 0, "nothing more to make"
 
 
