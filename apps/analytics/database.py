@@ -8,10 +8,14 @@ def table_sizes() -> list[dict]:
     """Bytes and rows per table of this project's database, largest first."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
+            # A partitioned table's partitions (apps/core/partitions.py) count as the table.
             cursor.execute(
-                "SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid), "
-                "GREATEST(c.reltuples, 0)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE c.relkind = 'r' AND n.nspname = current_schema()"
+                "SELECT COALESCE(p.relname, c.relname), SUM(pg_total_relation_size(c.oid))::bigint, "
+                "SUM(pg_relation_size(c.oid))::bigint, SUM(GREATEST(c.reltuples, 0))::bigint "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "LEFT JOIN pg_inherits i ON c.relispartition AND i.inhrelid = c.oid "
+                "LEFT JOIN pg_class p ON p.oid = i.inhparent "
+                "WHERE c.relkind = 'r' AND n.nspname = current_schema() GROUP BY 1"
             )
             rows = [(name, total, table, count) for name, total, table, count in cursor.fetchall()]
         else:

@@ -220,3 +220,20 @@ def test_the_migration_makes_the_table_plain_again_and_partitioned_keeping_rows_
     assert set(AnalyticsEvent.objects.values_list("pk", "occurred_at")) == rows
     assert partition_name(TABLE, datetime(2019, 5, 1, tzinfo=UTC)) in {p.name for p in event_partitions_list()}
     assert _events(timezone.now())[0] > ids[-1]
+
+
+def test_the_database_size_page_counts_a_partitioned_table_as_one(require_postgres):
+    from apps.analytics.database import table_sizes
+
+    _events(timezone.now(), 30)
+    _events(timezone.now() - timedelta(days=900), 20)
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {TABLE}")
+    tables = {row["table"]: row for row in table_sizes()}
+    assert not [name for name in tables if name.startswith(f"{TABLE}_")], "no partition listed on its own"
+    events = tables[TABLE]
+    assert events["rows"] == 50
+    partitions = [p.name for p in event_partitions_list()]
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT SUM(pg_total_relation_size(oid)) FROM pg_class WHERE relname = ANY(%s)", [partitions])
+        assert events["bytes"] == cursor.fetchone()[0]
