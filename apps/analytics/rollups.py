@@ -2,6 +2,7 @@
 log-scale histogram of response times. Kept at ingest (events_store, in the batch's transaction) and rebuilt
 from the raw events by rebuild_analytics_rollups; the same upserts serve both, on SQLite and PostgreSQL."""
 
+import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -87,7 +88,7 @@ def response_histogram(
 
 
 # --- Upserts ---------------------------------------------------------------------------------------------
-_ROWS_PER_STATEMENT = 2000
+_ROWS_PER_STATEMENT = 2000  # SQLite's VALUES lists
 
 
 def _table(model) -> str:
@@ -98,16 +99,35 @@ def _moment(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
 
 
-def _upsert(sql_head: str, sql_tail: str, rows: list[tuple], width: int) -> None:
-    """INSERT … VALUES (…), (…) … ON CONFLICT …, in statements of at most _ROWS_PER_STATEMENT rows. Rows are
-    sorted, so concurrent batches lock shared rows in the same order."""
+def _upsert(sql_head: str, sql_tail: str, rows: list[tuple], types: Sequence[str], *, only: str = "") -> None:
+    """INSERT … ON CONFLICT … of the rows: on PostgreSQL one statement whose rows arrive as one JSON parameter
+    (jsonb_to_recordset: short query text, no per-value quoting in Python, whatever the batch); elsewhere
+    VALUES (…), (…) in statements of at most _ROWS_PER_STATEMENT rows. Rows are sorted, so concurrent batches
+    lock shared rows in the same order. `only`: what follows FROM … AS r(c0, c1, …) on PostgreSQL, to leave out
+    rows that would change nothing (ON CONFLICT DO UPDATE locks the row it meets even when its WHERE is false)."""
     rows = sorted(rows)
-    placeholders = "(" + ", ".join(["%s"] * width) + ")"
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            columns = ", ".join(f"c{number} {kind}" for number, kind in enumerate(types))
+            cursor.execute(
+                f"{sql_head} SELECT r.* FROM jsonb_to_recordset(%s::jsonb) AS r({columns}) {only} {sql_tail}",
+                [json.dumps([dict(zip(_KEYS, row, strict=False)) for row in rows], default=_iso)],
+            )
+            return
+        placeholders = "(" + ", ".join(["%s"] * len(types)) + ")"
         for start in range(0, len(rows), _ROWS_PER_STATEMENT):
             chunk = rows[start : start + _ROWS_PER_STATEMENT]
             values = ", ".join([placeholders] * len(chunk))
             cursor.execute(f"{sql_head} VALUES {values} {sql_tail}", [value for row in chunk for value in row])
+
+
+_KEYS = [f"c{number}" for number in range(8)]
+
+
+def _iso(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _first_events_sql() -> tuple[str, str]:
@@ -124,7 +144,14 @@ def first_events_add(firsts: dict[tuple[int, str], datetime]) -> None:
     """Fold (user_id, event_name) → earliest time seen into UserFirstEvent, keeping the earliest."""
     if firsts:
         head, tail = _first_events_sql()
-        _upsert(head, tail, [(user, name, _moment(at)) for (user, name), at in firsts.items()], 3)
+        rows = [(user, name, _moment(at)) for (user, name), at in firsts.items()]
+        table = _table(UserFirstEvent)
+        # Most events come after their user's first: those rows are left out before the insert, unlocked.
+        only = (
+            f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.user_id = r.c0 AND t.event_name = r.c1 "
+            "AND t.first_at <= r.c2)"
+        )
+        _upsert(head, tail, rows, ("bigint", "varchar", "timestamptz"), only=only)
 
 
 def histogram_add(histogram: dict[tuple[datetime, int, int], list[float]]) -> None:
@@ -139,7 +166,7 @@ def histogram_add(histogram: dict[tuple[datetime, int, int], list[float]]) -> No
             (_moment(hour), metric, bucket, int(count), total)
             for (hour, metric, bucket), (count, total) in histogram.items()
         ],
-        5,
+        ("timestamptz", "smallint", "smallint", "integer", "float8"),
     )
 
 
