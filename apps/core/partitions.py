@@ -126,7 +126,7 @@ def partitions_ensure(table: str, column: str, *, first: datetime, last: datetim
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             # No insert may reach the DEFAULT partition between the move and the attach (which checks that
-            # it holds no row of the month).
+            # it holds no row of the month). Meanwhile queries that read it wait: it should hold few rows.
             cursor.execute(f"LOCK TABLE {default} IN ACCESS EXCLUSIVE MODE")
             cursor.execute(
                 f"CREATE TABLE {_quote(name)} (LIKE {_quote(table)} INCLUDING DEFAULTS INCLUDING CONSTRAINTS "
@@ -171,10 +171,10 @@ def partitions_drop(table: str, *, before: datetime) -> int:
         if partition.default or partition.end > before:
             continue
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-            cursor.execute(f"LOCK TABLE {_quote(table)} IN ACCESS EXCLUSIVE MODE")
+            # Counted before the drop takes its lock on the table: nobody writes to a month that old.
             cursor.execute(f"SELECT COUNT(*) FROM {_quote(partition.name)}")
             dropped += cursor.fetchone()[0]
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
             cursor.execute(f"DROP TABLE {_quote(partition.name)}")
     return dropped
 
