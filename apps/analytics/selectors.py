@@ -168,16 +168,18 @@ def response_times(start: datetime, end: datetime, interval: str = "hour", *, ex
 
 
 def _response_times_rollup(start: datetime, end: datetime, interval: str) -> list[dict]:
-    trunc = TruncHour if interval == "hour" else TruncDay
     # Whole hours: from the start's own hour, when it does not start one.
     first_hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-    rows = (
-        ResponseTimeBucket.objects.filter(hour__gte=first_hour, hour__lt=end)
-        .annotate(key=trunc("hour"))
-        .values_list("key", "metric", "bucket")
-        .annotate(events=Sum("count"), total=Sum("total_ms"))
-        .order_by("key", "metric", "bucket")
-    )
+    buckets = ResponseTimeBucket.objects.filter(hour__gte=first_hour, hour__lt=end)
+    if interval == "hour":  # one row per hour, metric and bucket already: read in the unique index's order
+        rows = buckets.order_by("hour", "metric", "bucket").values_list("hour", "metric", "bucket", "count", "total_ms")
+    else:
+        rows = (
+            buckets.annotate(key=TruncDay("hour"))
+            .values_list("key", "metric", "bucket")
+            .annotate(events=Sum("count"), total=Sum("total_ms"))
+            .order_by("key", "metric", "bucket")
+        )
     histograms: dict[datetime, dict[int, list[tuple[int, int]]]] = {}
     totals: dict[datetime, float] = {}
     for key, metric, bucket, count, total in rows:
