@@ -1,7 +1,10 @@
 """Metering: every LLM call recorded with its user's day and totals, never lost."""
 
 import logging
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -36,6 +39,15 @@ def record_usage(
     error is retried, then handed to a Celery task; the record is not lost.
     """
     fields = _usage_fields(user_id, username, tokens_used, details)
+    if (held := getattr(_holding, "usage", None)) is not None:
+        held.fields.append(fields)
+        return None
+    return _record(fields)
+
+
+def _record(fields: dict) -> LLMRequest | None:
+    """Store the record now, retrying a database error; else hand it to a task."""
+    user_id = fields["user_id"]
     for delay in (*_RECORD_RETRY_DELAYS, None):
         try:
             return usage_record(**fields)
@@ -49,6 +61,60 @@ def record_usage(
             break
     _record_later(fields)
     return None
+
+
+class HeldUsage:
+    """What record_usage was asked to record inside usage_held(), kept for the caller's transaction."""
+
+    def __init__(self) -> None:
+        self.fields: list[dict] = []
+        self.written: list[dict] = []  # in the caller's transaction, which the usage_held() block ends with
+
+    def write(self) -> LLMRequest | None:
+        """Record what is held in the caller's transaction, with what the call led to (the charge, the
+        answer): one commit for all. Returns the last request recorded; None if it could not be (a database
+        error, inside a savepoint that keeps the caller's transaction usable: it is recorded record_usage's
+        way, retried or by a task, as the usage_held() block ends)."""
+        if not transaction.get_connection().in_atomic_block:
+            raise RuntimeError("HeldUsage.write() records in the caller's transaction: call it inside one")
+        writing, self.fields = self.fields, []
+        request = None
+        for fields in writing:
+            try:
+                with transaction.atomic():
+                    request = usage_record(**fields)
+            except DatabaseError:
+                logger.warning("recording usage for user %s failed; kept apart", fields["user_id"], exc_info=True)
+                self.fields.append(fields)
+                request = None
+            else:
+                self.written.append(fields)
+        return request
+
+
+_holding = threading.local()
+
+
+@contextmanager
+def usage_held() -> Iterator[HeldUsage]:
+    """Meanwhile, what record_usage is asked to record in this thread is held (record_usage returns None)
+    for the caller to write with HeldUsage.write() in the transaction that settles what the call led to;
+    that transaction ends the block. What was not written, or was written in a transaction an exception
+    rolled back on its way out of the block, is recorded record_usage's way (retried, else handed to a task)
+    as the block ends. Only a process killed in between loses it, and then the answer it paid for was not
+    stored either: the update is answered again, and that call is recorded."""
+    if getattr(_holding, "usage", None) is not None:
+        raise RuntimeError("usage_held() does not nest")
+    held = _holding.usage = HeldUsage()
+    try:
+        yield held
+    except BaseException:
+        held.fields[:0] = held.written
+        raise
+    finally:
+        _holding.usage = None
+        for fields in held.fields:
+            _record(fields)
 
 
 def _usage_fields(user_id: int | None, username: str | None, tokens_used: int | None, details: dict) -> dict:

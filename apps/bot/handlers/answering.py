@@ -105,9 +105,9 @@ async def answer_live(
     update: Update, context: BotContext, turn: Callable[[Callable[[str], None] | None], Awaitable[object]]
 ) -> None:
     """A model's answer to the update, once: the first time, `turn(on_text)` runs the use case (which
-    stores its reply with its charge) while the user sees "typing…" and, when streaming, the answer so far
-    (apps.bot.handlers.preview); then the stored reply is sent. A redelivered update neither asks nor
-    streams again: it only sends what Telegram has not confirmed."""
+    stores its reply with its charge, and may hand that Reply back) while the user sees "typing…" and, when
+    streaming, the answer so far (apps.bot.handlers.preview); then the stored reply is sent. A redelivered
+    update neither asks nor streams again: it only sends what Telegram has not confirmed."""
     reply = await sync_to_async(reply_find)(update.update_id)
     preview = None
     if reply is None:
@@ -116,13 +116,14 @@ async def answer_live(
         try:
             if settings.LLM_STREAMING:
                 preview = Preview(context.bot, chat_id=chat.id, chat_type=chat.type, draft_id=update.update_id % 2**31)
-            await turn(preview.push if preview is not None else None)
+            stored = await turn(preview.push if preview is not None else None)
         finally:
             typing.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await typing
             if preview is not None:
                 await preview.close()
-        reply = await sync_to_async(reply_find)(update.update_id)
+        # The reply the turn stored, when it hands it back (no second read); else the one stored for the update.
+        reply = stored if isinstance(stored, Reply) else await sync_to_async(reply_find)(update.update_id)
     in_place = (preview.message_id, preview.shown) if preview is not None and preview.message_id else None
     await deliver(update, context, reply, in_place=in_place)

@@ -6,7 +6,7 @@ from apps.bot.context import BotContext
 from apps.bot.flows.chat import chat_turn
 from apps.bot.flows.sessions import session_finish
 from apps.bot.keyboards import NEW_CONFIRM
-from apps.bot.models import ReplyKind
+from apps.bot.models import Reply, ReplyKind
 from apps.bot.replies import Answer
 from apps.sessions.services import active_session, session_get_or_create
 
@@ -17,8 +17,8 @@ async def text_message(update: Update, context: BotContext) -> None:
     """The chat turn stores its reply with the charge (apps.bot.flows.chat)."""
     user = update.effective_user
 
-    async def turn(on_text) -> None:
-        await sync_to_async(chat_turn)(
+    async def turn(on_text) -> Reply | None:
+        chat = await sync_to_async(chat_turn)(
             user_id=user.id,
             username=user.username or user.first_name or "",
             text=update.effective_message.text,
@@ -26,6 +26,7 @@ async def text_message(update: Update, context: BotContext) -> None:
             chat_id=update.effective_chat.id,
             on_text=on_text,
         )
+        return chat.stored
 
     await answer_live(update, context, turn)
 
