@@ -7,7 +7,10 @@
   the same operations in the ledger as migration 0007 left it (model names, (user, -id) index) are the
   same-run baseline.
 
-    .venv/bin/python -m bench.billing [--workers 16] [--charges 200] [--rows 1000000]
+    .venv/bin/python -m bench.billing [--workers 16] [--charges 200] [--rows 1000000] [--chat-mix]
+
+The target is met on the settled charges' mix; --chat-mix fills as chat answers write (every operation keyed,
+answers naming their LLM request), which costs more per operation.
 
 Needs PostgreSQL on 127.0.0.1 (BENCH_DATABASE_URL to override); uses its own database, dropped after.
 """
@@ -86,9 +89,11 @@ CREATE UNIQUE INDEX bench_operation_before_key ON bench_operation_before (idempo
 MODEL = "gpt-4o-mini"
 
 
-def ledger_rows(have: int, rows: int) -> list[tuple]:
+def ledger_rows(have: int, rows: int, *, chat: bool, requests: int) -> list[tuple]:
     """A realistic mix (per answer: reserve, release, generation) from operation `have` up to `rows`:
-    (user, type, amount, balance after, model, idempotency key, created at)."""
+    (user, type, amount, balance after, model, idempotency key, LLM request, created at). As the settled
+    charges above write them (holds without a key, answers without a request), or with `chat` as a chat
+    answer does (the hold keyed by its update, the answer naming its LLM request, one of `requests`)."""
     from apps.billing.services import idempotency_hash
 
     now = datetime.now(UTC)
@@ -97,10 +102,20 @@ def ledger_rows(have: int, rows: int) -> list[tuple]:
     for n in range(rows - have):
         kind = (6, 7, 2)[n % 3]
         amount = {6: "-0.2000", 7: "0.2000", 2: f"-{rng.randint(1, 1999) / 10000:.4f}"}[kind]
-        key = None if kind == 6 else idempotency_hash(f"fill-{kind}:{n}")
+        key = None if kind == 6 and not chat else idempotency_hash(f"fill-{kind}:{n}")
+        request = 1 + n % requests if chat and kind == 2 else None
         balance = f"{rng.randint(0, 99999999) / 10000:.4f}"
         mix.append(
-            (rng.randint(1, USERS), kind, amount, balance, MODEL if kind == 2 else "", key, now - timedelta(seconds=n))
+            (
+                rng.randint(1, USERS),
+                kind,
+                amount,
+                balance,
+                MODEL if kind == 2 else "",
+                key,
+                request,
+                now - timedelta(seconds=n),
+            )
         )
     return mix
 
@@ -119,7 +134,7 @@ def relation_bytes(cursor, table: str) -> dict:
     return {"rows": count, "total": total / count, "table": heap / count, "indexes": cursor.fetchall()}
 
 
-def operation_bytes(database_url: str, rows: int) -> tuple[dict, dict]:
+def operation_bytes(database_url: str, rows: int, *, chat: bool, requests: int) -> tuple[dict, dict]:
     """Fill the ledger to `rows` operations, and the same operations into the ledger as it was before (the
     same-run baseline); measure both."""
     with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
@@ -136,19 +151,19 @@ def operation_bytes(database_url: str, rows: int) -> tuple[dict, dict]:
             "LEFT JOIN billing_modelname m ON m.id = o.model_code ORDER BY o.id"
         )
         cursor.execute("SELECT count(*) FROM billing_operation")
-        mix = ledger_rows(cursor.fetchone()[0], rows)
+        mix = ledger_rows(cursor.fetchone()[0], rows, chat=chat, requests=requests)
         with cursor.copy(
             "COPY billing_operation (user_id, type, amount, balance_after, model_code, result_url, prompt, "
             "idempotency_key, llm_request_id, reason, created_at) FROM STDIN"
         ) as copy:
-            for user, kind, amount, balance, model, key, at in mix:
-                copy.write_row((user, kind, amount, balance, code if model else None, "", "", key, None, "", at))
+            for user, kind, amount, balance, model, key, request, at in mix:
+                copy.write_row((user, kind, amount, balance, code if model else None, "", "", key, request, "", at))
         with cursor.copy(
             "COPY bench_operation_before (user_id, type, amount, balance_after, model, result_url, prompt, "
             "idempotency_key, llm_request_id, reason, created_at) FROM STDIN"
         ) as copy:
-            for user, kind, amount, balance, model, key, at in mix:
-                copy.write_row((user, kind, amount, balance, model, "", "", key, None, "", at))
+            for user, kind, amount, balance, model, key, request, at in mix:
+                copy.write_row((user, kind, amount, balance, model, "", "", key, request, "", at))
         connection.commit()
         connection.autocommit = True
         return relation_bytes(cursor, "billing_operation"), relation_bytes(cursor, "bench_operation_before")
@@ -159,14 +174,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=16)
     parser.add_argument("--charges", type=int, default=200, help="settled charges per worker and scenario")
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--chat-mix",
+        action="store_true",
+        help="fill the ledger as chat answers write it (holds keyed by update, answers naming their request)",
+    )
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/botdesk_bench_billing")
     env = bench_environment(database_url)
     os.environ.update(env)
     recreate_database(database_url)
+    requests = 2 * args.workers * args.charges
     try:
         subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True)
-        prepare(database_url, requests=2 * args.workers * args.charges)
+        prepare(database_url, requests=requests)
         across = run_charges(args.workers, args.charges, None, first_request=1)
         # The hot user's charges take the LLM request ids after the first scenario's.
         hot = run_charges(args.workers, args.charges, 1, first_request=1 + args.workers * args.charges)
@@ -181,7 +202,8 @@ def main() -> None:
         from django.core.management import call_command
 
         call_command("verify_ledger")
-        sizes, before = operation_bytes(database_url, args.rows)
+        sizes, before = operation_bytes(database_url, args.rows, chat=args.chat_mix, requests=requests)
+        print(f"\nthe fill's mix: {'chat answers' if args.chat_mix else 'the settled charges above'}")
         for label, figures in (("before (migration 0007)", before), ("now", sizes)):
             print(
                 f"\nledger at {figures['rows']:,} operations, {label}: {figures['total']:.0f} bytes per operation "
