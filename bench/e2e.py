@@ -4,7 +4,9 @@ The whole message path as production runs it: gunicorn (the webhook), --workers 
 processes of --concurrency each, PostgreSQL and Redis, the fake Bot API and a fake LLM answering
 after a set delay. --clients users at a time each post a chat message to the webhook and wait for
 its answer (the first sendMessage to their chat at the fake Bot API), then post the next; --users
-users with balances take turns, so every answer is held, charged and settled.
+users with balances take turns, so every answer is held, charged and settled. Their profiles were written
+this week, as a returning user's are (--stale-profiles: never, so each user's first message also has a worker
+write one, an LLM call and its records, as on a bot's first day).
 
 Three phases of --duration seconds: a 0 ms LLM; a --slow-llm-ms LLM (500 ms); the slow LLM again
 with twice the --concurrency (the workers restarted). For each it reports:
@@ -330,6 +332,11 @@ def main() -> None:
     parser.add_argument("--slow-llm-ms", type=float, default=500)
     parser.add_argument("--floor-clients", type=int, default=8)
     parser.add_argument("--floor-seconds", type=float, default=5)
+    parser.add_argument(
+        "--stale-profiles",
+        action="store_true",
+        help="users without a profile: each one's first message also has the workers refresh it (an LLM call)",
+    )
     args = parser.parse_args()
     database_url = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/botdesk_bench_e2e")
     redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -352,6 +359,13 @@ def main() -> None:
         with psycopg.connect(database_url) as connection, connection.cursor() as cursor:
             copy_users(cursor, args.users, datetime.now(UTC))
             fund_users(cursor, 1_000_000)
+            if not args.stale_profiles:
+                # Returning users, as most messages are: each has a profile written this week, so a message
+                # is only the chat turn (no profile refresh: once a user a day at most, when a week old).
+                cursor.execute(
+                    "UPDATE users_telegramuser SET markers = jsonb_build_object('profile_updated_at', %s::text)",
+                    [datetime.now(UTC).isoformat()],
+                )
         server = ServerProcess(env, workers=args.web_workers, threads=args.web_threads)
         idle: queue.Queue = queue.Queue()
         for user in range(1, args.users + 1):
@@ -387,7 +401,8 @@ def main() -> None:
     print(
         f"e2e benchmark: {args.clients} users with a message in flight out of {args.users:,}; gunicorn gthread "
         f"{args.web_workers}x{args.web_threads}, {args.workers} celery worker process(es), PostgreSQL + Redis, "
-        f"{args.duration:g} s per phase"
+        f"{args.duration:g} s per phase; profiles "
+        f"{'never written (a first message refreshes one)' if args.stale_profiles else 'fresh (returning users)'}"
     )
     print(
         f"baseline: commit floor {floor:,.0f} commits/s; floor msg/s = the floor / our commits per message"
