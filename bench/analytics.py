@@ -69,9 +69,10 @@ def generate(database_url: str, *, events: int, users: int, days: int) -> dateti
     start = now - timedelta(days=days)
     names = [name for name, weight in MIX for _ in range(weight)]
     from apps.analytics.partitions import event_partitions_ensure
-    from apps.core.partitions import index_definition
+    from apps.core.partitions import index_definition, partitions_ensure
 
     event_partitions_ensure(first=start, last=now)  # each month loaded has its partition, as in production
+    partitions_ensure("users_useractivitylog", "timestamp", first=start, last=now)  # the activity log's too
     span = days * 86400
     with (
         psycopg.connect(database_url, autocommit=True) as connection,
