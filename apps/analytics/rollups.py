@@ -231,6 +231,7 @@ def _user_filters(user_ids: Iterable[int] | None, chunk: int) -> Iterator[tuple[
 def first_events_rebuild(*, user_ids: Iterable[int] | None = None, chunk: int = 500_000) -> int:
     """UserFirstEvent again from the raw events, in transactions of about `chunk` events. Firsts older than the
     oldest raw event stay (their events are past retention: nothing left to recount them from). Returns rows."""
+    user_ids = None if user_ids is None else list(user_ids)
     events, table = _table(AnalyticsEvent), _table(UserFirstEvent)
     oldest = AnalyticsEvent.objects.order_by("occurred_at").values_list("occurred_at", flat=True).first()
     if oldest is None:
@@ -245,7 +246,7 @@ def first_events_rebuild(*, user_ids: Iterable[int] | None = None, chunk: int = 
                 params,
             )
     users = UserFirstEvent.objects.all()
-    return (users if user_ids is None else users.filter(user_id__in=list(user_ids))).count()
+    return (users if user_ids is None else users.filter(user_id__in=user_ids)).count()
 
 
 def _timings(start: datetime, end: datetime) -> Iterator[tuple[datetime, Any, Any]]:

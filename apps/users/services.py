@@ -119,6 +119,7 @@ def _active_days_select(model, users: Q):
 def active_days_rebuild(*, user_ids: Iterable[int] | None = None, chunk: int = 20_000) -> int:
     """ActiveUserDay again from the activity log and its archive, `chunk` users per transaction. Days before the
     oldest logged contact stay (nothing left to recount them from). Returns rows."""
+    user_ids = None if user_ids is None else sorted(set(user_ids))
     logs = (UserActivityLog, UserActivityLogArchive)
     oldest = [m.objects.order_by("timestamp").values_list("timestamp", flat=True).first() for m in logs]
     oldest = [moment for moment in oldest if moment is not None]
@@ -134,7 +135,6 @@ def active_days_rebuild(*, user_ids: Iterable[int] | None = None, chunk: int = 2
             for low, high in bounds
         ]
     else:
-        user_ids = sorted(set(user_ids))
         groups = [Q(user_id__in=user_ids[start : start + 500]) for start in range(0, len(user_ids), 500)]
     table = connection.ops.quote_name(ActiveUserDay._meta.db_table)
     for users in groups:
@@ -223,10 +223,12 @@ def activity_pseudonymise(*, user_id: int, pseudonym_id: int, until: datetime | 
         )
         for model in (UserActivityLog, UserActivityLogArchive)
     }
-    # Their active days go too (with `until`, those up to its day, whole).
+    # Their active days go too. With `until` a day may hold both what they did and what a later user of the same
+    # id did since: both ids' days are counted again from the log, as it now stands.
     days = ActiveUserDay.objects.filter(user_id=user_id)
     if until is not None:
-        days = days.filter(date__lte=timezone.localdate(until))
+        active_days_rebuild(user_ids=[user_id, pseudonym_id])  # recounted, not moved: not in the count
+        return moved
     active_days_add((day, pseudonym_id, messages) for day, messages in days.values_list("date", "messages"))
     moved[ActiveUserDay._meta.label] = days.delete()[0]
     return moved

@@ -341,3 +341,18 @@ def test_a_users_active_days_move_to_the_pseudonym():
     moved = activity_pseudonymise(user_id=3, pseudonym_id=pseudonym.pk)
     assert moved[ActiveUserDay._meta.label] == 1
     assert sorted(ActiveUserDay.objects.values_list("user_id", "messages")) == [(pseudonym.pk, 1), (4, 1)]
+
+
+def test_a_straggler_sweep_leaves_a_later_user_of_the_id_their_own_day():
+    contact(3, "message")
+    pseudonym = user_pseudonym_create(TelegramUser.objects.get(pk=3))
+    activity_pseudonymise(user_id=3, pseudonym_id=pseudonym.pk)
+    erased_at = timezone.now()
+    UserActivityLog.objects.create(user_id=3, activity_type="message", timestamp=erased_at - timedelta(seconds=1))
+    contact(3, "callback")  # somebody new with the same Telegram id, after the erase
+    moved = activity_pseudonymise(user_id=3, pseudonym_id=pseudonym.pk, until=erased_at)
+    assert moved[UserActivityLog._meta.label] == 1
+    today = timezone.localdate()
+    assert sorted(ActiveUserDay.objects.values_list("user_id", "date", "messages")) == sorted(
+        [(pseudonym.pk, today, 2), (3, today, 0)]
+    )
