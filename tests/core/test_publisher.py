@@ -1,8 +1,13 @@
+import base64
+import copy
+import json
 import os
 import threading
 import time
 
-from apps.core.publisher import BatchPublisher
+import pytest
+
+from apps.core.publisher import BatchPublisher, TaskMessages
 
 
 def test_items_queued_while_a_publish_runs_go_out_together():
@@ -74,3 +79,66 @@ def test_a_forked_child_publishes_from_its_own_thread(tmp_path):
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert marker.read_text() == "2"
+
+
+@pytest.fixture
+def broker_queue(require_services):
+    """The default queue on the suite's Redis, emptied before and after; tasks are published, not run."""
+    from config.celery import app
+
+    app.control.purge()
+    app.conf.task_always_eager = False
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+
+        def messages() -> list[dict]:
+            """What waits on the queue, oldest (the next a worker takes) first."""
+            with channel.conn_or_acquire() as client:
+                return [json.loads(raw) for raw in reversed(client.lrange("celery", 0, -1))]
+
+        try:
+            yield messages
+        finally:
+            app.conf.task_always_eager = True
+            app.control.purge()
+
+
+def _without_ids(message: dict) -> dict:
+    message = copy.deepcopy(message)
+    for part, name in [("headers", "id"), ("headers", "root_id"), ("properties", "correlation_id")]:
+        message[part][name] = "task id"
+    message["properties"]["delivery_tag"] = "delivery tag"
+    return message
+
+
+def test_task_messages_are_what_celery_publishes_but_for_their_ids(broker_queue):
+    from apps.bot.tasks import process_update
+
+    process_update.apply_async((7,), argsrepr="(7,)", kwargsrepr="{}")
+    TaskMessages(process_update).publish([7, 8, 9])
+    celerys, *copies = broker_queue()
+    assert len(copies) == 3
+    assert _without_ids(copies[0]) == _without_ids(celerys), "the same argument: the same message"
+    decoded = [json.loads(base64.b64decode(message["body"])) for message in copies]
+    assert [body[0] for body in decoded] == [[7], [8], [9]], "in order, each with its own argument"
+    assert [message["headers"]["argsrepr"] for message in copies] == ["(7,)", "(8,)", "(9,)"]
+    ids = {message["headers"]["id"] for message in copies} | {celerys["headers"]["id"]}
+    tags = {message["properties"]["delivery_tag"] for message in copies} | {celerys["properties"]["delivery_tag"]}
+    assert len(ids) == len(tags) == 4, "every message its own task id (the inbox's claim token) and delivery tag"
+    assert all(
+        message["properties"]["correlation_id"] == message["headers"]["root_id"] == message["headers"]["id"]
+        for message in copies
+    )
+
+
+def test_task_messages_that_a_copy_cannot_stand_for_go_through_celery(broker_queue):
+    """A priority puts a message on a Redis list of its own: apply_async publishes those itself."""
+    from apps.bot.tasks import process_update
+    from config.celery import app
+
+    prioritised = TaskMessages(process_update, priority=5)
+    prioritised.publish([2])
+    assert prioritised._template is None, "no copy made"
+    with app.connection_for_write() as connection, connection.default_channel.conn_or_acquire() as client:
+        raw = client.lrange(connection.default_channel._q_for_pri("celery", 5), 0, -1)
+    assert [json.loads(base64.b64decode(json.loads(m)["body"]))[0] for m in raw] == [[2]]
