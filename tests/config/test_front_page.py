@@ -106,11 +106,13 @@ def test_margin_opens_the_users_most_profitable_first(admin_client, money):
 @pytest.fixture
 def trouble(settings) -> None:
     """Everything the front page marks red: failed updates, a stalled broadcast, the database near its budget,
-    a plan below cost."""
+    a plan below cost. Times are taken now, not at import: the page says how long ago, and a long run
+    would make the last update "2 minutes ago"."""
+    now = timezone.now()
     for update_id, status in enumerate([InboxStatus.FAILED, InboxStatus.FAILED, InboxStatus.PENDING], start=1):
-        InboxUpdate.objects.create(update_id=update_id, status=status, received_at=NOW - timedelta(minutes=update_id))
+        InboxUpdate.objects.create(update_id=update_id, status=status, received_at=now - timedelta(minutes=update_id))
     settings.BROADCAST_STALLED_AFTER = 60
-    BroadcastFactory(status=BroadcastStatus.RUNNING, runner="worker-1", heartbeat_at=NOW - timedelta(minutes=5))
+    BroadcastFactory(status=BroadcastStatus.RUNNING, runner="worker-1", heartbeat_at=now - timedelta(minutes=5))
     PricePlan.objects.create(model="claude-haiku-4-5", markup=Decimal("0.8"))
     settings.DATABASE_BUDGET_BYTES = database_usage()["used"] * 100 // 85
 
