@@ -1,6 +1,7 @@
 """Webhook benchmark: acknowledgements per second and p50/p99 latency under 32 concurrent clients.
 
-The webhook is served the way production serves it (gunicorn, PostgreSQL, Redis as the broker)
+The webhook is served the way production serves it (README's gunicorn command: gthread, 4 workers of
+2 threads on this 2-core box; PostgreSQL, Redis as the broker)
 and measured against two baselines served by the same gunicorn in the same run:
 
 - bare:   a view that returns 200 and does nothing (Django + gunicorn's own cost);
@@ -81,8 +82,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    # README's production command: two processes per core, two threads each.
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (Debian: apt-get install wrk)")
@@ -167,7 +169,7 @@ def main() -> None:
     )
     targets = [
         ("acknowledgements/s >= 1000", webhook["rps"] >= 1000),
-        ("webhook >= 70% of the one-INSERT view (median per-round ratio)", statistics.median(paired) >= 0.7),
+        ("webhook >= 80% of the one-INSERT view (median per-round ratio)", statistics.median(paired) >= 0.8),
         ("webhook p99 <= 40 ms", webhook["p99_us"] <= 40_000),
     ]
     for label, met in targets:
