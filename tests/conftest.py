@@ -256,7 +256,9 @@ def start_worker(
 def start_server(
     require_services: None, transactional_db: None, fake_bot_api: FakeBotAPI
 ) -> Iterator[Callable[..., ServerProcess]]:
-    """Starts gunicorn on the test database, as the README does: `start_server(workers=3, threads=8, **env)`;
+    """Starts gunicorn (gthread, as the README's production command) on the test database:
+    `start_server(workers=3, threads=8, **env)`, more threads than production's 4x2 so the chaos tests' bursts
+    of concurrent requests never wait for a thread;
     keyword arguments add to its environment, and `REDIS_URL=None` runs it without a broker."""
     from config.celery import app as celery_app
 
