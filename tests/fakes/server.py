@@ -1,6 +1,16 @@
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that went away mid-request (a worker killed or stopped, as the chaos tests and benches do)
+        is no error of the fake's; anything else is printed, as socketserver does."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class LoopbackServer:
@@ -13,7 +23,7 @@ class LoopbackServer:
         # Headers and body go out in two writes: with Nagle's algorithm on, the second waits for the
         # client's delayed ACK (40 ms) on every keep-alive request. Real servers don't answer that slowly.
         handler.disable_nagle_algorithm = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server = _Server(("127.0.0.1", 0), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name=self.name, daemon=True)
 
