@@ -126,6 +126,9 @@ class OperationAdmin(MoneyFields, PermanentRecordAdmin):
     show_full_result_count = False
     actions = ["export_csv"]
 
+    class Media:
+        css = {"all": ["billing/operations.css"]}
+
     @admin.display(description="reason", ordering="reason")
     def why(self, operation: Operation) -> str:
         """A staff adjustment's reason and who gave it: one column, as most operations have neither."""
