@@ -2,13 +2,14 @@
 log-scale histogram of response times. Kept at ingest (events_store, in the batch's transaction) and rebuilt
 from the raw events by rebuild_analytics_rollups; the same upserts serve both, on SQLite and PostgreSQL."""
 
-import json
 import math
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import connection, transaction
+
+from apps.core.upsert import upsert
 
 from .catalogue import Events
 from .models import AnalyticsEvent, ResponseTimeBucket, UserFirstEvent
@@ -88,46 +89,12 @@ def response_histogram(
 
 
 # --- Upserts ---------------------------------------------------------------------------------------------
-_ROWS_PER_STATEMENT = 2000  # SQLite's VALUES lists
-
-
 def _table(model) -> str:
     return connection.ops.quote_name(model._meta.db_table)
 
 
 def _moment(value: datetime) -> Any:
     return connection.ops.adapt_datetimefield_value(value)
-
-
-def _upsert(sql_head: str, sql_tail: str, rows: list[tuple], types: Sequence[str], *, only: str = "") -> None:
-    """INSERT … ON CONFLICT … of the rows: on PostgreSQL one statement whose rows arrive as one JSON parameter
-    (jsonb_to_recordset: short query text, no per-value quoting in Python, whatever the batch); elsewhere
-    VALUES (…), (…) in statements of at most _ROWS_PER_STATEMENT rows. Rows are sorted, so concurrent batches
-    lock shared rows in the same order. `only`: what follows FROM … AS r(c0, c1, …) on PostgreSQL, to leave out
-    rows that would change nothing (ON CONFLICT DO UPDATE locks the row it meets even when its WHERE is false)."""
-    rows = sorted(rows)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            columns = ", ".join(f"c{number} {kind}" for number, kind in enumerate(types))
-            cursor.execute(
-                f"{sql_head} SELECT r.* FROM jsonb_to_recordset(%s::jsonb) AS r({columns}) {only} {sql_tail}",
-                [json.dumps([dict(zip(_KEYS, row, strict=False)) for row in rows], default=_iso)],
-            )
-            return
-        placeholders = "(" + ", ".join(["%s"] * len(types)) + ")"
-        for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-            chunk = rows[start : start + _ROWS_PER_STATEMENT]
-            values = ", ".join([placeholders] * len(chunk))
-            cursor.execute(f"{sql_head} VALUES {values} {sql_tail}", [value for row in chunk for value in row])
-
-
-_KEYS = [f"c{number}" for number in range(8)]
-
-
-def _iso(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def _first_events_sql() -> tuple[str, str]:
@@ -151,14 +118,14 @@ def first_events_add(firsts: dict[tuple[int, str], datetime]) -> None:
             f"WHERE NOT EXISTS (SELECT 1 FROM {table} t WHERE t.user_id = r.c0 AND t.event_name = r.c1 "
             "AND t.first_at <= r.c2)"
         )
-        _upsert(head, tail, rows, ("bigint", "varchar", "timestamptz"), only=only)
+        upsert(head, tail, rows, ("bigint", "varchar", "timestamptz"), only=only)
 
 
 def histogram_add(histogram: dict[tuple[datetime, int, int], list[float]]) -> None:
     if not histogram:
         return
     table = _table(ResponseTimeBucket)
-    _upsert(
+    upsert(
         f"INSERT INTO {table} (hour, metric, bucket, count, total_ms)",
         f"ON CONFLICT (hour, metric, bucket) DO UPDATE SET count = {table}.count + excluded.count, "
         f"total_ms = {table}.total_ms + excluded.total_ms",

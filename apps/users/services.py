@@ -9,6 +9,8 @@ from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.core.upsert import upsert
+
 from .models import ActiveUserDay, TelegramUser, UserActivityLog, UserActivityLogArchive
 
 # Refreshed from Telegram on every contact; everything else on the row belongs to the product.
@@ -86,22 +88,20 @@ MESSAGE_ACTIVITIES = ("message", "command")
 def active_days_add(days: Iterable[tuple[date, int, int]]) -> None:
     """Fold (day, user_id, messages) into ActiveUserDay: one row per user and day, messages added up. A contact
     that is no message, on a day already counted, writes nothing."""
-    rows = sorted({(day, user_id): messages for day, user_id, messages in days}.items())
+    rows = [
+        (connection.ops.adapt_datefield_value(day), user_id, messages)
+        for (day, user_id), messages in {(day, user_id): messages for day, user_id, messages in days}.items()
+    ]
     if not rows:
         return
     table = connection.ops.quote_name(ActiveUserDay._meta.db_table)
-    values = ", ".join(["(%s, %s, %s)"] * len(rows))
-    params = [
-        value
-        for (day, user_id), messages in rows
-        for value in (connection.ops.adapt_datefield_value(day), user_id, messages)
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (date, user_id, messages) VALUES {values} ON CONFLICT (date, user_id) "
-            f"DO UPDATE SET messages = {table}.messages + excluded.messages WHERE excluded.messages > 0",
-            params,
-        )
+    upsert(
+        f"INSERT INTO {table} (date, user_id, messages)",
+        f"ON CONFLICT (date, user_id) DO UPDATE SET messages = {table}.messages + excluded.messages "
+        "WHERE excluded.messages > 0",
+        rows,
+        ("date", "bigint", "integer"),
+    )
 
 
 def _active_days_select(model, users: Q):
