@@ -140,3 +140,22 @@ def my_chat_member_update(*, user_id: int, old: str, new: str) -> dict[str, Any]
             "new_chat_member": {"user": bot, "status": new, **({"until_date": 0} if new == "kicked" else {})},
         },
     }
+
+
+def admin_login(browser: Any, server_url: str, next_path: str, *, username: str, password: str) -> None:
+    """Log into the admin in the browser and wait until the page it was going to has loaded: a click on the
+    login button returns before the next page is there, and a busy machine shows it late."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{server_url}/admin/login/?next={next_path}")
+    browser.find_element(By.NAME, "username").send_keys(username)
+    browser.find_element(By.NAME, "password").send_keys(password)
+    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    WebDriverWait(browser, 30).until(
+        lambda driver: (
+            "/admin/login/" not in driver.current_url
+            and driver.execute_script("return document.readyState") == "complete"
+        ),
+        message="the login never led to the page",
+    )

@@ -17,6 +17,7 @@ from apps.billing.models import OperationType
 from apps.billing.services import ledger_apply
 from apps.users.models import TelegramUser
 from tests.factories import LLMRequestFactory, PaymentFactory, TelegramUserFactory, UserWithBalanceFactory
+from tests.helpers import admin_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -127,10 +128,13 @@ def test_the_request_list_fits_1400_px_with_cost_and_latency_in_view(browser, sc
         )
     User.objects.create_superuser("operator", password="a-long-test-password")
     browser.set_window_size(1400, 1000)
-    browser.get(f"{live_server.url}/admin/login/?next={reverse('admin:llm_llmrequest_changelist')}")
-    browser.find_element(By.NAME, "username").send_keys("operator")
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    admin_login(
+        browser,
+        live_server.url,
+        reverse("admin:llm_llmrequest_changelist"),
+        username="operator",
+        password="a-long-test-password",
+    )
 
     assert browser.execute_script("return document.scrollingElement.scrollWidth <= window.innerWidth")
     width = browser.execute_script("return window.innerWidth")
@@ -145,10 +149,7 @@ def test_the_user_list_fits_1400_px(browser, screenshot, live_server, population
 
     User.objects.create_superuser("operator", password="a-long-test-password")
     browser.set_window_size(1400, 1000)
-    browser.get(f"{live_server.url}/admin/login/?next={USERS}")
-    browser.find_element(By.NAME, "username").send_keys("operator")
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    admin_login(browser, live_server.url, USERS, username="operator", password="a-long-test-password")
 
     assert browser.execute_script("return document.scrollingElement.scrollWidth <= window.innerWidth")
     width = browser.execute_script("return window.innerWidth")

@@ -25,6 +25,7 @@ from tests.factories import (
     UserSessionFactory,
     UserWithBalanceFactory,
 )
+from tests.helpers import admin_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -213,10 +214,7 @@ def test_the_page_in_a_browser_shows_the_records_without_scrolling_sideways(
     User.objects.create_superuser("operator", password="a-long-test-password")
     browser.set_window_size(width, 1000)
     page = reverse("admin:users_telegramuser_change", args=[person.pk])
-    browser.get(f"{live_server.url}/admin/login/?next={page}")
-    browser.find_element(By.NAME, "username").send_keys("operator")
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    admin_login(browser, live_server.url, page, username="operator", password="a-long-test-password")
 
     header = browser.find_element(By.ID, "user-header").text
     assert "Olga" in header and "105 credits" in header and "MARGIN" in header.upper()

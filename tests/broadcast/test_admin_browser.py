@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 
 from apps.broadcast.models import Broadcast
 from apps.users.models import TelegramUser
+from tests.helpers import admin_login
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -36,10 +37,13 @@ def test_the_operator_sees_the_audience_and_the_message_before_saving(browser, s
 
     User.objects.create_superuser("operator", password="a-long-test-password")
     browser.set_window_size(width, 1000)
-    browser.get(f"{live_server.url}/admin/login/?next=/admin/broadcast/broadcast/add/")
-    browser.find_element(By.NAME, "username").send_keys("operator")
-    browser.find_element(By.NAME, "password").send_keys("a-long-test-password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    admin_login(
+        browser,
+        live_server.url,
+        "/admin/broadcast/broadcast/add/",
+        username="operator",
+        password="a-long-test-password",
+    )
 
     def count_reads(text: str) -> None:
         WebDriverWait(browser, 15).until(

@@ -25,6 +25,7 @@ from apps.broadcast.models import BroadcastStatus
 from apps.users.models import TelegramUser
 from tests.billing.test_margin import answer, buy, moment
 from tests.factories import BroadcastFactory
+from tests.helpers import admin_login
 
 pytestmark = pytest.mark.django_db
 
@@ -225,10 +226,7 @@ return [...document.querySelectorAll("#botdesk-overview .botdesk-label")].filter
 def test_the_summary_reads_at_laptop_widths(browser, screenshot, live_server, admin_user, reference_data, trouble):
     from selenium.webdriver.common.by import By
 
-    browser.get(f"{live_server.url}/admin/login/?next=/admin/")
-    browser.find_element(By.NAME, "username").send_keys("admin")
-    browser.find_element(By.NAME, "password").send_keys("password")
-    browser.find_element(By.CSS_SELECTOR, "input[type=submit]").click()
+    admin_login(browser, live_server.url, "/admin/", username="admin", password="password")
     for width in (1024, 1400, 1920):
         browser.set_window_size(width, 900)
         browser.get(f"{live_server.url}/admin/")
