@@ -116,7 +116,12 @@ def test_the_operator_sees_the_audience_and_the_message_before_saving(browser, s
     warning.dismiss()
     browser.find_element(By.CSS_SELECTOR, schedule).click()
     WebDriverWait(browser, 5).until(expected_conditions.alert_is_present()).accept()
+    # Read in the page in one step: the page reloads after the action, and an element found just
+    # before the reload is stale by the time its text is asked for.
     WebDriverWait(browser, 15).until(
-        lambda driver: "set a future" in driver.find_element(By.CSS_SELECTOR, "ul.messagelist").text
+        lambda driver: (
+            "set a future"
+            in (driver.execute_script("return document.querySelector('ul.messagelist')?.textContent") or "")
+        )
     )
     assert Broadcast.objects.get().title == "Spring"
