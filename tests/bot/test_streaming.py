@@ -96,7 +96,9 @@ def test_drafts_are_throttled(post_update, bot_api, llm_api, settings):
     streamed_for = LLMRequest.objects.get(user_id=811).latency_ms / 1000
     assert 3 <= len(drafts) <= streamed_for * 4 + 1
     gaps = [later.at - earlier.at for earlier, later in zip(drafts, drafts[1:], strict=False)]
-    assert min(gaps) >= 0.2, gaps
+    # Sends start at least 0.25 s apart; their arrival here varies by the loopback's latency, which
+    # a busy machine stretches: 0.15 still tells the throttle from none (pieces come 0.05 s apart).
+    assert min(gaps) >= 0.15, gaps
     assert _texts(bot_api, "sendMessage", 811) == [WORDS]
 
 
