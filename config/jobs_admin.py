@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.main import ChangeList
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 from django.templatetags.static import static
 from django.urls import reverse
@@ -16,7 +16,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince
-from django_celery_beat.admin import PeriodicTaskAdmin
+from django_celery_beat.admin import PeriodicTaskAdmin, PeriodicTaskForm
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from apps.bot.job_runs import job_runs_last
@@ -93,13 +93,17 @@ QUIET = "color: var(--body-quiet-color)"
 FAILED = "color: var(--error-fg)"
 
 
+def run_is_going(run: JobRun, *, now: datetime) -> bool:
+    """A run with no end recorded is still going until the hard time limit is past: then its worker was killed."""
+    return now - run.started_at < timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+
+
 def run_in_words(run: JobRun, *, now: datetime, runs_url: str) -> SafeString:
     """How a run went and for how long, when it started (a link to the job's runs) and, on a line of its own,
     what it did or its error's first line."""
     when = format_html('<a href="{}">{}</a>', runs_url, moment_in_words(run.started_at, now=now))
     if run.finished_at is None:
-        # Past the hard time limit a run is over even if nothing recorded its end: its worker was killed.
-        if now - run.started_at < timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT):
+        if run_is_going(run, now=now):
             return format_html("running, started {}", when)
         return format_html('<span style="{}">no end recorded</span> (its worker stopped) · {}', FAILED, when)
     took = duration_in_words(run.finished_at - run.started_at)
@@ -120,6 +124,27 @@ class JobChangeList(ChangeList):
             task.last_run = runs.get(task.task)
 
 
+def is_scheduled_job(task: PeriodicTask | None) -> bool:
+    return task is not None and task.pk is not None and task.name in JOBS_BY_NAME
+
+
+class JobForm(PeriodicTaskForm):
+    """A job of config/schedule.py keeps its task: sync_schedule sets it again after every migrate, so an edit
+    here would be undone (and django-celery-beat's "Task (registered)" list showed blank on every job, the
+    task being in "Task (custom)"). Its task shows read-only; a row staff add still picks or types one."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if is_scheduled_job(self.instance):
+            for name in ("regtask", "task"):  # the admin leaves out "task" already: it is read-only
+                self.fields.pop(name, None)
+
+    def clean(self) -> dict:
+        if is_scheduled_job(self.instance):
+            self.cleaned_data["task"] = self.instance.task
+        return super().clean()
+
+
 class JobAdmin(PeriodicTaskAdmin):
     list_display = ["job", "when", "enabled", "last_run"]
     list_display_links = ["job"]
@@ -137,6 +162,18 @@ class JobAdmin(PeriodicTaskAdmin):
         *PeriodicTaskAdmin.fieldsets[1:],
     ]
     readonly_fields = [*PeriodicTaskAdmin.readonly_fields, "what_it_does", "last_run"]
+    form = JobForm
+    change_form_template = "admin/django_celery_beat/periodictask/change_form.html"
+
+    def get_fieldsets(self, request: HttpRequest, obj: PeriodicTask | None = None) -> list:
+        if not is_scheduled_job(obj):
+            return self.fieldsets
+        (title, options), *rest = self.fieldsets
+        fields = [field for field in options["fields"] if field != "regtask"]
+        return [(title, {**options, "fields": fields}), *rest]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PeriodicTask | None = None) -> list[str]:
+        return [*self.readonly_fields, "task"] if is_scheduled_job(obj) else self.readonly_fields
 
     def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
         return JobChangeList
@@ -180,15 +217,42 @@ class JobFilter(admin.SimpleListFilter):
         return queryset.filter(task=self.value()) if self.value() else queryset
 
 
+class OutcomeFilter(admin.SimpleListFilter):
+    """How runs ended, in the words of the job list; a run with no end is one filter, going or stopped
+    (a yes/no filter on `ok` called it "Unknown")."""
+
+    title, parameter_name = "outcome", "outcome"
+    OUTCOMES = {
+        "ok": Q(ok=True),
+        "failed": Q(ok=False),
+        "unfinished": Q(finished_at=None),
+    }
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [("ok", "ok"), ("failed", "failed"), ("unfinished", "no end recorded (running or stopped)")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[JobRun]) -> QuerySet[JobRun]:
+        return queryset.filter(self.OUTCOMES[self.value()]) if self.value() in self.OUTCOMES else queryset
+
+
 @admin.register(JobRun)
 class JobRunAdmin(ReadOnlyAdmin):
-    list_display = ["started_at", "job", "ok", "took", "summary", "first_line_of_error"]
-    list_filter = [JobFilter, "ok"]
+    list_display = ["started_at", "job", "outcome", "took", "summary", "first_line_of_error"]
+    list_filter = [OutcomeFilter, JobFilter]  # the short list first: the jobs' list is long
     show_full_result_count = False
 
     @admin.display(description="job", ordering="task")
     def job(self, run: JobRun) -> str:
         return JOBS_BY_TASK[run.task].name if run.task in JOBS_BY_TASK else run.task
+
+    @admin.display(description="outcome", ordering="ok")
+    def outcome(self, run: JobRun) -> str:
+        if run.finished_at is None:
+            going = run_is_going(run, now=timezone.now())
+            words, style = ("running", "") if going else ("no end recorded", FAILED)
+            return format_html('<span style="white-space: nowrap; {}">{}</span>', style, words)
+        icon = static(f"admin/img/icon-{'yes' if run.ok else 'no'}.svg")
+        return format_html('<img src="{}" alt=""> {}', icon, "ok" if run.ok else "failed")
 
     @admin.display(description="took")
     def took(self, run: JobRun) -> str:

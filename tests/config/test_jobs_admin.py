@@ -145,3 +145,55 @@ def test_the_job_list_filters_the_enabled_jobs(admin_client):
     page = admin_client.get(JOBS, {"enabled__exact": "1"}).content.decode()
     assert escape(ROTATION) not in page and escape(EVENTS) in page
     assert "Clear all filters" in page
+
+
+def test_the_runs_list_says_how_each_run_ended_and_filters_by_it(admin_client, settings):
+    """Ok, failed, still running, and no end recorded past the time limit (a killed worker): each in words,
+    and a filter for each way a run ended; a run with no end is not "Unknown"."""
+    task = "apps.analytics.tasks.purge_events"
+    for task_id, ok in [("ended-well", True), ("ended-badly", False)]:
+        job_run_start(task=task, task_id=task_id)
+        job_run_finish(task=task, task_id=task_id, ok=ok, summary=task_id)
+    job_run_start(task=task, task_id="still-going")
+    long_ago = timezone.now() - timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT + 60)
+    JobRun.objects.create(task=task, task_id="killed", started_at=long_ago)
+    runs = reverse("admin:bot_jobrun_changelist")
+
+    def outcomes(**query: str) -> list[str]:
+        page = admin_client.get(runs, query).content.decode()
+        cells = re.findall(r'<td class="field-outcome">(.*?)</td>', page, re.S)
+        return sorted(" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells)
+
+    assert outcomes() == ["failed", "no end recorded", "ok", "running"]
+    assert outcomes(outcome="ok") == ["ok"]
+    assert outcomes(outcome="failed") == ["failed"]
+    assert outcomes(outcome="unfinished") == ["no end recorded", "running"]
+    assert "Unknown" not in admin_client.get(runs).content.decode()
+
+
+def test_a_jobs_task_shows_read_only_and_saving_the_job_keeps_it(admin_client):
+    """The schedule sets a job's task after every migrate: the change page shows it and saves around it."""
+    job = PeriodicTask.objects.get(name=EVENTS)
+    url = reverse("admin:django_celery_beat_periodictask_change", args=[job.pk])
+    page = admin_client.get(url).content.decode()
+    assert 'name="regtask"' not in page and 'name="task"' not in page
+    assert job.task in page
+
+    form = admin_client.get(url).context["adminform"].form
+    data = {name: value for name, value in form.initial.items() if value is not None and name in form.fields}
+    data.update(enabled="", interval=job.interval_id or "", crontab=job.crontab_id or "", kwargs="{}", args="[]")
+    data.update({"headers": "{}", "description": "paused for the migration"})
+    response = admin_client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    job.refresh_from_db()
+    assert (job.task, job.enabled, job.description) == (
+        "apps.analytics.tasks.purge_events",
+        False,
+        "paused for the migration",
+    )
+
+
+def test_a_new_job_picks_its_task_from_the_registered_ones(admin_client):
+    page = admin_client.get(reverse("admin:django_celery_beat_periodictask_add")).content.decode()
+    select = re.search(r'<select name="regtask".*?</select>', page, re.S)[0]
+    assert all(f'value="{job.task}"' in select for job in SCHEDULE)
