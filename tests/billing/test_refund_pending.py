@@ -154,3 +154,21 @@ def test_staff_refund_and_settle_from_the_admin(bot_api, payment, admin_client):
     assert _state(payment) == (PaymentStatus.REFUNDED, Decimal("0")) and _ledger_consistent()
     page = admin_client.post(url, {"action": "settle_refunds", "_selected_action": [payment.pk]}, follow=True)
     assert "None of the selected payments has a refund pending." in page.content.decode()
+
+
+def test_a_payment_of_an_erased_person_is_not_refunded_and_telegram_is_not_asked(bot_api, payment, admin_client):
+    """refundStarPayment needs the payer's Telegram id, which the erase removed: staff are told why, and the
+    ledger is as it was (before, the credits were taken back, Telegram refused, and they were given back)."""
+    user_erase(USER, reason="asked by email", via=ErasureReceipt.Via.COMMAND)
+    payment.refresh_from_db()
+    operations = Operation.objects.filter(user_id=payment.user_id).count()
+
+    with pytest.raises(RefundRefused, match="erased"):
+        payment_refund(payment_id=payment.pk)
+    url = reverse("admin:billing_payment_changelist")
+    page = admin_client.post(url, {"action": "refund", "_selected_action": [payment.pk]}, follow=True)
+    assert "the person who paid was erased" in page.content.decode()
+
+    assert bot_api.calls_to("refundStarPayment") == []
+    assert _state(payment) == (PaymentStatus.PAID, Decimal("100"))
+    assert Operation.objects.filter(user_id=payment.user_id).count() == operations and _ledger_consistent()

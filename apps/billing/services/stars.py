@@ -245,9 +245,10 @@ def payment_refund(*, payment_id: int, staff=None, allow_negative: bool = False)
       "refunding", its credits held back, until `refunds_settle` finds the refund in Telegram's own
       transactions (refunded) or, after BILLING_REFUND_GRACE, does not (undone, credits back). So does a
       process that dies while it waits.
-    RefundRefused when the payment is not paid (refunded, or a refund pending) or the user has spent the
-    credits; nothing was changed then. With `allow_negative` (staff chose so, knowing what the user spent) the
-    credits are taken back all the same and the balance goes below zero."""
+    RefundRefused when the payment is not paid (refunded, or a refund pending), its payer was erased (Telegram
+    refunds to an account nothing names any more) or the user has spent the credits; nothing was changed then.
+    With `allow_negative` (staff chose so, knowing what the user spent) the credits are taken back all the same
+    and the balance goes below zero."""
     payment = _refund_begin(payment_id, staff, allow_negative)
     try:
         telegram_gateway().refund_star_payment(user_id=payment.user_id, charge_id=payment.telegram_payment_charge_id)
@@ -290,6 +291,12 @@ def _refund_begin(payment_id: int, staff, allow_negative: bool) -> Payment:
             raise RefundRefused(f"payment {payment.pk} was already refunded")
         if payment.status == PaymentStatus.REFUNDING:
             raise RefundRefused(f"a refund of payment {payment.pk} is pending Telegram's confirmation")
+        if TelegramUser.objects.filter(pk=payment.user_id, erased_at__isnull=False).exists():
+            # refundStarPayment names the payer's Telegram account, and the erase left nothing that does
+            raise RefundRefused(
+                "the person who paid was erased: Telegram refunds Stars only to their account, which nothing "
+                "here names any more"
+            )
         payment.refund_attempts += 1
         if owed := _credits_owed(payment):  # a paid stream's payment credited nothing: only its Stars go back
             try:
