@@ -327,6 +327,14 @@ def test_manage_py_erase_user_prints_the_receipts_counts(capsys):
     assert ErasureReceipt.objects.count() == 1
 
 
+def test_a_reason_typed_in_a_shell_that_is_not_utf_8_is_kept_as_far_as_it_reads(capsys):
+    """Python hands bytes that are not UTF-8 in argv over as lone surrogates, which neither database stores."""
+    UserWithBalanceFactory(id=USER_ID)
+    call_command("erase_user", str(USER_ID), "--reason", "court order \udcff12")
+    assert ErasureReceipt.objects.get().reason == "court order \ufffd12"
+    assert not TelegramUser.objects.filter(pk=USER_ID).exists()
+
+
 @pytest.mark.parametrize("reason", [[], ["--reason", " "]])
 def test_manage_py_erase_user_refuses_without_a_reason(reason):
     UserWithBalanceFactory(id=USER_ID)

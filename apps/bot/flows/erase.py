@@ -33,6 +33,7 @@ from apps.broadcast.services import deliveries_pseudonymise
 from apps.core import sending
 from apps.core.gateway import telegram_gateway
 from apps.core.privacy import redacted
+from apps.core.text import storable_text
 from apps.journey.models import JourneyProgress
 from apps.journey.services import journey_erase
 from apps.llm.services import llm_usage_pseudonymise
@@ -105,7 +106,7 @@ def user_erase(
         receipt = ErasureReceipt.objects.create(
             erased_by=staff,
             via=via,
-            reason=reason.strip(),
+            reason=storable_text(reason.strip()),  # a shell passes bytes that are not UTF-8 as surrogates
             pseudonym_id=pseudonym.pk,
             counts={label: count for label, count in sorted(counts.items()) if count},
         )
