@@ -119,7 +119,8 @@ def test_refused_drafts_fall_back_to_one_message_edited_in_place(post_update, bo
     assert edits[-1].params["text"] == WORDS, "the message ends as the whole answer"
     assert all(WORDS.startswith(call.params["text"]) for call in edits)
     times = [preview.at] + [call.at for call in edits]
-    assert min(later - earlier for earlier, later in zip(times, times[1:], strict=False)) >= 0.95
+    # A second apart when sent; measured on arrival, so with the loopback's jitter (pieces come 0.1 s apart)
+    assert min(later - earlier for earlier, later in zip(times, times[1:], strict=False)) >= 0.8
     assert Reply.objects.get(pk=payload["update_id"]).sent_at is not None
 
 
