@@ -111,8 +111,12 @@ def run_in_words(run: JobRun, *, now: datetime, runs_url: str) -> SafeString:
         outcome, style, detail = f"ok in {took}", QUIET, run.summary
     else:
         outcome, style, detail = f"failed after {took}", FAILED, (run.error.splitlines() or [""])[0]
-    icon = static(f"admin/img/icon-{'yes' if run.ok else 'no'}.svg")
-    return format_html('<img src="{}" alt=""> {} · {}<div style="{}">{}</div>', icon, outcome, when, style, detail)
+    line = '<img src="{}" alt=""> {} · {}<div style="{}">{}</div>'
+    return format_html(line, _icon(run), outcome, when, style, detail)
+
+
+def _icon(run: JobRun) -> str:
+    return static(f"admin/img/icon-{'yes' if run.ok else 'no'}.svg")
 
 
 class JobChangeList(ChangeList):
@@ -251,8 +255,7 @@ class JobRunAdmin(ReadOnlyAdmin):
             going = run_is_going(run, now=timezone.now())
             words, style = ("running", "") if going else ("no end recorded", FAILED)
             return format_html('<span style="white-space: nowrap; {}">{}</span>', style, words)
-        icon = static(f"admin/img/icon-{'yes' if run.ok else 'no'}.svg")
-        return format_html('<img src="{}" alt=""> {}', icon, "ok" if run.ok else "failed")
+        return format_html('<img src="{}" alt=""> {}', _icon(run), "ok" if run.ok else "failed")
 
     @admin.display(description="took")
     def took(self, run: JobRun) -> str:
