@@ -2,6 +2,7 @@
 
 import logging
 from dataclasses import replace
+from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
@@ -11,6 +12,7 @@ from .client import Completion, LLMError, OnText, Transcript
 from .metering import PRICED, record_usage
 from .models import BotPersona, DailyUsage, LLMRequest, RequestStatus, RequestType, UserUsageSummary
 from .pricing import price_for  # noqa: F401  the public name, kept here for its callers
+from .usage import rollups_add, rollups_remove
 
 logger = logging.getLogger(__name__)
 
@@ -149,10 +151,13 @@ def active_persona() -> BotPersona:
     return BotPersona.objects.filter(is_active=True).first() or _FALLBACK_PERSONA
 
 
-def llm_usage_pseudonymise(*, user_id: int, pseudonym_id: int) -> dict[str, int]:
+def llm_usage_pseudonymise(*, user_id: int, pseudonym_id: int, until: datetime | None = None) -> dict[str, int]:
     """The user's LLM requests and usage rollups move to the pseudonym: tokens, costs and latencies stay
     (margins and daily totals do not move), the texts go (prompt and answer, kept with STORE_PROMPTS, and
-    the error). Rows moved per table."""
+    the error). Rows moved per table. `until`: only the requests made by then, with what they added to the
+    rollups (a usage record stored late, after the erase; what a later user of the same id did stays)."""
+    if until is not None:
+        return {LLMRequest._meta.label: _late_usage_pseudonymise(user_id, pseudonym_id, until)}
     return {
         LLMRequest._meta.label: LLMRequest.objects.filter(user_id=user_id).update(
             user_id=pseudonym_id, prompt_text="", response_text="", error_message=""
@@ -160,3 +165,15 @@ def llm_usage_pseudonymise(*, user_id: int, pseudonym_id: int) -> dict[str, int]
         DailyUsage._meta.label: DailyUsage.objects.filter(user_id=user_id).update(user_id=pseudonym_id),
         UserUsageSummary._meta.label: UserUsageSummary.objects.filter(user_id=user_id).update(user_id=pseudonym_id),
     }
+
+
+def _late_usage_pseudonymise(user_id: int, pseudonym_id: int, until: datetime) -> int:
+    """Requests one at a time: stragglers are a few, stored while the database was away."""
+    moved = 0
+    for request in LLMRequest.objects.select_for_update().filter(user_id=user_id, created_at__lte=until):
+        rollups_remove(request)
+        request.user_id, request.prompt_text, request.response_text, request.error_message = pseudonym_id, "", "", ""
+        request.save(update_fields=["user", "prompt_text", "response_text", "error_message"])
+        rollups_add(request)
+        moved += 1
+    return moved

@@ -79,6 +79,38 @@ def rollups_add(request: LLMRequest) -> None:
         cursor.execute(_summary_sql(), summary)
 
 
+def rollups_remove(request: LLMRequest) -> None:
+    """Take one stored request out of its user's day and totals, as rollups_add put it in (it moves to another
+    user); a day or a total left with no request goes. Call inside the move's transaction."""
+    failed = int(request.status != RequestStatus.SUCCESS)
+    prompt, completion, total = request.prompt_tokens or 0, request.completion_tokens or 0, request.total_tokens or 0
+    cost = request.cost or Decimal(0)
+    day_of = {"user_id": request.user_id, "date": timezone.localdate(request.created_at)}
+    day = DailyUsage.objects.select_for_update().filter(**day_of).first()
+    if day is not None and day.requests <= 1:
+        day.delete()
+    elif day is not None:
+        day.requests, day.errors, day.cost = day.requests - 1, day.errors - failed, day.cost - cost
+        day.prompt_tokens, day.completion_tokens = day.prompt_tokens - prompt, day.completion_tokens - completion
+        day.total_tokens -= total
+        for counts, key in ((day.models, request.model), (day.providers, request.provider)):
+            if counts.get(key, 0) > 1:
+                counts[key] -= 1
+            else:
+                counts.pop(key, None)
+        day.save()
+    summary = UserUsageSummary.objects.select_for_update().filter(user_id=request.user_id).first()
+    if summary is not None and summary.total_requests <= 1:
+        summary.delete()
+    elif summary is not None:
+        summary.total_requests, summary.total_errors = summary.total_requests - 1, summary.total_errors - failed
+        summary.prompt_tokens -= prompt
+        summary.completion_tokens -= completion
+        summary.total_tokens, summary.total_cost = summary.total_tokens - total, summary.total_cost - cost
+        summary.total_latency_ms -= request.latency_ms or 0
+        summary.save()
+
+
 _REQUEST_FIELDS = [field for field in LLMRequest._meta.concrete_fields if not field.primary_key]
 
 

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import connection, models, transaction
 from django.db.models import Count, F, Q
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -232,6 +232,23 @@ def activity_pseudonymise(*, user_id: int, pseudonym_id: int, until: datetime | 
     active_days_add((day, pseudonym_id, messages) for day, messages in days.values_list("date", "messages"))
     moved[ActiveUserDay._meta.label] = days.delete()[0]
     return moved
+
+
+def user_delete_if_bare(user_id: int, *, since: datetime) -> bool:
+    """Delete the user's row if it was made after `since` and no row of any table points at it: the row a late
+    record made for an erased user (a usage record stored after the erase, since moved). The row is locked first,
+    so a first contact under way is waited for, then seen. True if it was deleted."""
+    with transaction.atomic():
+        user = TelegramUser.objects.select_for_update().filter(pk=user_id, registration_date__gt=since).first()
+        if user is None:
+            return False
+        for relation in TelegramUser._meta.related_objects:
+            if relation.on_delete is models.SET_NULL:
+                continue  # such rows stay, without the id
+            if relation.related_model._base_manager.filter(**{relation.field.name: user_id}).exists():
+                return False
+        user_delete(user_id)
+    return True
 
 
 def user_delete(user_id: int) -> dict[str, int]:

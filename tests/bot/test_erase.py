@@ -45,13 +45,15 @@ from apps.broadcast.selectors import delivery_counts, get_users_by_criteria
 from apps.core import sending
 from apps.core.redis import redis_client
 from apps.journey.services import update_journey_stage
-from apps.llm.models import DailyUsage, LLMRequest
+from apps.llm.metering import usage_record
+from apps.llm.models import DailyUsage, LLMRequest, RequestStatus, RequestType, UserUsageSummary
 from apps.sessions.models import UserSession
 from apps.users.models import ErasureReceipt, TelegramUser, UserActivityLog, UserActivityLogArchive
 from apps.users.selectors import users_due_for_rotation
 from tests.factories import (
     BroadcastFactory,
     CreditPackageFactory,
+    LLMRequestFactory,
     PaymentFactory,
     SubscriptionFactory,
     UserWithBalanceFactory,
@@ -369,6 +371,70 @@ def test_events_and_activity_stored_after_the_erase_move_to_the_pseudonym_unless
     assert UserActivityLog.objects.get(user_id=receipt.pseudonym_id).chat_id is None
     assert list(UserActivityLog.objects.filter(user_id=USER_ID).values_list("timestamp", flat=True)) == [after]
     assert erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at) == 0
+
+
+def _usage_stored_late(at) -> LLMRequest:
+    """An answer of theirs whose usage record waited in the broker (the database was away), stored now."""
+    return usage_record(
+        user_id=USER_ID,
+        username=USERNAME,
+        session_id=None,
+        request_type=RequestType.CHAT,
+        provider="openai",
+        model="gpt-4.1-mini",
+        prompt_tokens=100,
+        completion_tokens=20,
+        total_tokens=120,
+        cached_tokens=0,
+        cost=Decimal("0.00008"),
+        latency_ms=700,
+        status=RequestStatus.SUCCESS,
+        created_at=at,
+        prompt_text="what they asked last",
+        response_text="what they were answered",
+    )
+
+
+def _usage(user_id: int) -> tuple:
+    days = DailyUsage.objects.filter(user_id=user_id).aggregate(requests=Sum("requests"), tokens=Sum("total_tokens"))
+    summary = UserUsageSummary.objects.filter(user_id=user_id).values_list("total_requests", "total_tokens").first()
+    return days["requests"], days["tokens"], summary
+
+
+def test_a_usage_record_stored_after_the_erase_moves_to_the_pseudonym_and_the_row_it_made_goes():
+    user = TelegramUser.objects.create(id=USER_ID, username=USERNAME)
+    LLMRequestFactory(user=user, prompt_text="what they asked first")
+    receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
+    _usage_stored_late(receipt.erased_at - timedelta(seconds=1))
+    assert TelegramUser.objects.filter(pk=USER_ID, username=USERNAME).exists(), "the late record made their row"
+
+    erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at)
+
+    assert not TelegramUser.objects.filter(pk=USER_ID).exists()
+    moved = LLMRequest.objects.filter(user_id=receipt.pseudonym_id)
+    assert moved.count() == 2 and set(moved.values_list("prompt_text", "response_text")) == {("", "")}
+    assert _usage(receipt.pseudonym_id) == (2, 150 + 120, (2, 150 + 120)), "the rollups went with the record"
+    assert _usage(USER_ID) == (None, None, None)
+
+
+def test_a_late_usage_record_moves_and_a_new_user_of_the_same_id_keeps_their_own():
+    TelegramUser.objects.create(id=USER_ID, username=USERNAME)
+    receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
+    after = receipt.erased_at + timedelta(seconds=1)
+    new_user = TelegramUser.objects.create(id=USER_ID)  # they wrote again: a new user
+    UserActivityLog.objects.create(user_id=USER_ID, activity_type="message", timestamp=after, chat_id=USER_ID)
+    LLMRequestFactory(user=new_user, created_at=after, prompt_text="a new question")
+    _usage_stored_late(receipt.erased_at - timedelta(seconds=1))
+    assert _usage(USER_ID) == (2, 270, (2, 270))
+
+    erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at)
+
+    assert TelegramUser.objects.filter(pk=USER_ID).exists()
+    assert list(LLMRequest.objects.filter(user_id=USER_ID).values_list("prompt_text", flat=True)) == ["a new question"]
+    assert _usage(USER_ID) == (1, 150, (1, 150))
+    assert DailyUsage.objects.get(user_id=USER_ID).models == {"gpt-4o-mini": 1}
+    assert _usage(receipt.pseudonym_id) == (1, 120, (1, 120))
+    assert LLMRequest.objects.get(user_id=receipt.pseudonym_id).prompt_text == ""
 
 
 def test_the_pseudonym_reads_as_an_erased_user_wherever_it_is_named():

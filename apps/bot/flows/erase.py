@@ -40,7 +40,13 @@ from apps.llm.services import llm_usage_pseudonymise
 from apps.sessions.models import UserSession
 from apps.sessions.services import sessions_erase
 from apps.users.models import ErasureReceipt, TelegramUser
-from apps.users.services import activity_pseudonymise, user_delete, user_names, user_pseudonym_create
+from apps.users.services import (
+    activity_pseudonymise,
+    user_delete,
+    user_delete_if_bare,
+    user_names,
+    user_pseudonym_create,
+)
 
 from .profiles import profile_caches_forget
 
@@ -133,11 +139,15 @@ STRAGGLER_SWEEPS = (60, 15 * 60)  # seconds after the erase
 
 
 def erase_stragglers(*, user_id: int, pseudonym_id: int, erased_at: datetime) -> int:
-    """Move to the pseudonym the events and activity of the user that happened by the erase but were stored
-    after it (what a new user of the same Telegram id did since is theirs, and stays). Rows moved."""
+    """Move to the pseudonym the events, activity and LLM usage of the user that happened by the erase but were
+    stored after it (what a new user of the same Telegram id did since is theirs, and stays), and drop the bare
+    row a late usage record made under their id. Rows moved."""
+    ids = {"user_id": user_id, "pseudonym_id": pseudonym_id}
     with transaction.atomic():
-        moved = events_pseudonymise(user_id=user_id, pseudonym_id=pseudonym_id, names=(), until=erased_at)
-        moved += sum(activity_pseudonymise(user_id=user_id, pseudonym_id=pseudonym_id, until=erased_at).values())
+        moved = events_pseudonymise(**ids, names=(), until=erased_at)
+        moved += sum(activity_pseudonymise(**ids, until=erased_at).values())
+        moved += sum(llm_usage_pseudonymise(**ids, until=erased_at).values())
+    user_delete_if_bare(user_id, since=erased_at)
     return moved
 
 
