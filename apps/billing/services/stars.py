@@ -325,12 +325,8 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
         if payment.status != PaymentStatus.REFUNDING:
             return False
         if refunded:
-            payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
-            if payment.subscription_id is not None:
-                subscription_refunded(payment)
             taken = payment.operations.filter(type=OperationType.REFUND, amount__lt=0).order_by("-pk").first()
-            if taken is not None:
-                _refund_abuse_check(payment, before_id=taken.pk)
+            _payment_refunded(payment, taken=taken)
         elif owed := _credits_owed(payment):
             ledger_apply(
                 user_id=payment.user_id,
@@ -344,6 +340,16 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
             payment.status, payment.refund_requested_at, payment.refunded_by = PaymentStatus.PAID, None, None
         payment.save(update_fields=["status", "refunded_at", "refund_requested_at", "refunded_by"])
     return True
+
+
+def _payment_refunded(payment: Payment, *, taken: Operation | None) -> None:
+    """Mark the payment refunded (its Stars are back; the caller saves it), end the subscription period it paid,
+    and check it for refund abuse over the ledger before `taken`, the refund's debit (None: the refund could
+    take nothing back, so the whole ledger)."""
+    payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
+    if payment.subscription_id is not None:
+        subscription_refunded(payment)
+    _refund_abuse_check(payment, before_id=taken.pk if taken else None)
 
 
 def _refund_abuse_check(payment: Payment, *, before_id: int | None) -> None:
@@ -401,11 +407,8 @@ def payment_refund_record(*, charge_id: str) -> tuple[Payment | None, bool]:
                 reason="refunded by Telegram",
                 idempotency_key=operation_key("refund", f"{payment.pk}:telegram"),
             )
-        payment.status, payment.refunded_at = PaymentStatus.REFUNDED, timezone.now()
         payment.credits_unrecovered = (owed - take) or None
-        if payment.subscription_id is not None:
-            subscription_refunded(payment)
-        _refund_abuse_check(payment, before_id=taken.pk if taken else None)
+        _payment_refunded(payment, taken=taken)
         payment.save(update_fields=["status", "refunded_at", "credits_unrecovered"])
     if payment.credits_unrecovered:
         logger.warning(
