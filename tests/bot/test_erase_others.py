@@ -43,3 +43,21 @@ def test_the_admin_history_of_someone_whose_name_holds_theirs_stays_as_it_was():
 
     user_erase(person.pk, reason="asked by email", via=ErasureReceipt.Via.COMMAND)
     assert LogEntry.objects.get().object_repr == "@maxwell"
+
+
+@pytest.mark.parametrize("spelling", ["Ирина", "ИРИНА", "ирина"])
+def test_a_cyrillic_name_in_the_admin_history_is_found_in_any_case(spelling):
+    """SQLite's LIKE folds only ASCII letters: the name is looked for as it is written, in capitals and lower case."""
+    staff = User.objects.create_user("clerk", is_staff=True)
+    person = UserWithBalanceFactory(username="", first_name="Ирина")
+    LogEntry.objects.create(
+        user=staff,
+        content_type=ContentType.objects.get_for_model(User),
+        object_id=str(staff.pk),
+        object_repr=f"note: {spelling} asked for a refund",
+        action_flag=CHANGE,
+        change_message="[]",
+    )
+
+    user_erase(person.pk, reason="asked by email", via=ErasureReceipt.Via.COMMAND)
+    assert LogEntry.objects.get().object_repr == "note: [erased] asked for a refund"
