@@ -204,4 +204,9 @@ def usage_record_from_payload(payload: dict) -> LLMRequest:
     fields = dict(payload)
     fields["cost"] = fields["cost"] if fields["cost"] in (None, PRICED) else Decimal(fields["cost"])
     fields["created_at"] = parse_datetime(fields["created_at"])
+    sessions = LLMRequest._meta.get_field("session").related_model
+    if fields.get("session_id") is not None and not sessions._base_manager.filter(pk=fields["session_id"]).exists():
+        # Gone meanwhile (the user erased, the session forgotten): the record would never store, and each
+        # try on PostgreSQL would make the user's row again, taking the failure for a user not stored yet.
+        fields["session_id"] = None
     return usage_record(**fields)

@@ -242,9 +242,10 @@ def user_delete_if_bare(user_id: int, *, since: datetime) -> bool:
         user = TelegramUser.objects.select_for_update().filter(pk=user_id, registration_date__gt=since).first()
         if user is None:
             return False
-        for relation in TelegramUser._meta.related_objects:
-            if relation.on_delete is models.SET_NULL:
-                continue  # such rows stay, without the id
+        # include_hidden: relations named "+" (deliveries, invoices, active days) point at it too
+        for relation in TelegramUser._meta.get_fields(include_hidden=True):
+            if not (relation.auto_created and not relation.concrete) or relation.on_delete is models.SET_NULL:
+                continue  # not a row pointing at it, or one that stays without the id
             if relation.related_model._base_manager.filter(**{relation.field.name: user_id}).exists():
                 return False
         user_delete(user_id)

@@ -45,7 +45,7 @@ from apps.broadcast.selectors import delivery_counts, get_users_by_criteria
 from apps.core import sending
 from apps.core.redis import redis_client
 from apps.journey.services import update_journey_stage
-from apps.llm.metering import usage_record
+from apps.llm.metering import usage_record_from_payload
 from apps.llm.models import DailyUsage, LLMRequest, RequestStatus, RequestType, UserUsageSummary
 from apps.sessions.models import UserSession
 from apps.users.models import ErasureReceipt, TelegramUser, UserActivityLog, UserActivityLogArchive
@@ -373,25 +373,28 @@ def test_events_and_activity_stored_after_the_erase_move_to_the_pseudonym_unless
     assert erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at) == 0
 
 
-def _usage_stored_late(at) -> LLMRequest:
-    """An answer of theirs whose usage record waited in the broker (the database was away), stored now."""
-    return usage_record(
-        user_id=USER_ID,
-        username=USERNAME,
-        session_id=None,
-        request_type=RequestType.CHAT,
-        provider="openai",
-        model="gpt-4.1-mini",
-        prompt_tokens=100,
-        completion_tokens=20,
-        total_tokens=120,
-        cached_tokens=0,
-        cost=Decimal("0.00008"),
-        latency_ms=700,
-        status=RequestStatus.SUCCESS,
-        created_at=at,
-        prompt_text="what they asked last",
-        response_text="what they were answered",
+def _usage_stored_late(at, session_id: int | None = None) -> LLMRequest:
+    """An answer of theirs whose usage record waited in the broker (the database was away), stored now, as
+    record_usage_later stores it."""
+    return usage_record_from_payload(
+        {
+            "user_id": USER_ID,
+            "username": USERNAME,
+            "session_id": session_id,
+            "request_type": RequestType.CHAT,
+            "provider": "openai",
+            "model": "gpt-4.1-mini",
+            "prompt_tokens": 100,
+            "completion_tokens": 20,
+            "total_tokens": 120,
+            "cached_tokens": 0,
+            "cost": "0.00008",
+            "latency_ms": 700,
+            "status": RequestStatus.SUCCESS,
+            "created_at": at.isoformat(),
+            "prompt_text": "what they asked last",
+            "response_text": "what they were answered",
+        }
     )
 
 
@@ -403,9 +406,11 @@ def _usage(user_id: int) -> tuple:
 
 def test_a_usage_record_stored_after_the_erase_moves_to_the_pseudonym_and_the_row_it_made_goes():
     user = TelegramUser.objects.create(id=USER_ID, username=USERNAME)
-    LLMRequestFactory(user=user, prompt_text="what they asked first")
+    session = UserSession.objects.create(user=user)
+    LLMRequestFactory(user=user, session=session, prompt_text="what they asked first")
     receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
-    _usage_stored_late(receipt.erased_at - timedelta(seconds=1))
+    # In the session the erase deleted: stored without it (the session's foreign key failed it every time).
+    assert _usage_stored_late(receipt.erased_at - timedelta(seconds=1), session_id=session.pk).session_id is None
     assert TelegramUser.objects.filter(pk=USER_ID, username=USERNAME).exists(), "the late record made their row"
 
     erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at)
@@ -415,6 +420,20 @@ def test_a_usage_record_stored_after_the_erase_moves_to_the_pseudonym_and_the_ro
     assert moved.count() == 2 and set(moved.values_list("prompt_text", "response_text")) == {("", "")}
     assert _usage(receipt.pseudonym_id) == (2, 150 + 120, (2, 150 + 120)), "the rollups went with the record"
     assert _usage(USER_ID) == (None, None, None)
+
+
+def test_the_row_a_late_record_made_stays_once_anything_points_at_it():
+    """A broadcast reached the row meanwhile: deleting the row would take its delivery (and the broadcast's
+    counts) with it. Deliveries point at users without a reverse name ("+"): they are looked for all the same."""
+    TelegramUser.objects.create(id=USER_ID, username=USERNAME)
+    receipt = user_erase(USER_ID, reason="asked by email", via=ErasureReceipt.Via.ADMIN)
+    _usage_stored_late(receipt.erased_at - timedelta(seconds=1))
+    BroadcastDelivery.objects.create(broadcast=BroadcastFactory(), user_id=USER_ID, status=DeliveryStatus.SENT)
+
+    erase_stragglers(user_id=USER_ID, pseudonym_id=receipt.pseudonym_id, erased_at=receipt.erased_at)
+
+    assert TelegramUser.objects.filter(pk=USER_ID).exists() and BroadcastDelivery.objects.filter(user_id=USER_ID)
+    assert _usage(USER_ID) == (None, None, None), "the late record moved all the same"
 
 
 def test_a_late_usage_record_moves_and_a_new_user_of_the_same_id_keeps_their_own():
