@@ -37,7 +37,7 @@ from ..models import (
 )
 from ..revenue import payment_consumed
 from ..selectors import package_for_sale
-from .ledger import ledger_apply, operation_key
+from .ledger import idempotency_hash, ledger_apply, operation_key
 from .streams import stream_purchased
 from .subscriptions import subscription_period_paid, subscription_refunded
 
@@ -325,7 +325,8 @@ def _refund_settle(payment_id: int, *, refunded: bool, reason: str = "") -> bool
         if payment.status != PaymentStatus.REFUNDING:
             return False
         if refunded:
-            taken = payment.operations.filter(type=OperationType.REFUND, amount__lt=0).order_by("-pk").first()
+            # This attempt's debit (an earlier attempt's was given back when it was undone)
+            taken = payment.operations.filter(idempotency_key=idempotency_hash(_refund_key(payment))).first()
             _payment_refunded(payment, taken=taken)
         elif owed := _credits_owed(payment):
             ledger_apply(
