@@ -133,9 +133,9 @@ def is_scheduled_job(task: PeriodicTask | None) -> bool:
 
 
 class JobForm(PeriodicTaskForm):
-    """A job of config/schedule.py keeps its task: sync_schedule sets it again after every migrate, so an edit
-    here would be undone (and django-celery-beat's "Task (registered)" list showed blank on every job, the
-    task being in "Task (custom)"). Its task shows read-only; a row staff add still picks or types one."""
+    """A job of config/schedule.py keeps its name and task: sync_schedule finds it by name and sets its task
+    after every migrate (and django-celery-beat's "Task (registered)" list showed blank on every job, the task
+    being in "Task (custom)"). Both show read-only; a row staff add still names itself and picks or types one."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -177,7 +177,8 @@ class JobAdmin(PeriodicTaskAdmin):
         return [(title, {**options, "fields": fields}), *rest]
 
     def get_readonly_fields(self, request: HttpRequest, obj: PeriodicTask | None = None) -> list[str]:
-        return [*self.readonly_fields, "task"] if is_scheduled_job(obj) else self.readonly_fields
+        # The name is the schedule's key: a job renamed here would be made again, and run twice.
+        return [*self.readonly_fields, "name", "task"] if is_scheduled_job(obj) else self.readonly_fields
 
     def get_changelist(self, request: HttpRequest, **kwargs) -> type[ChangeList]:
         return JobChangeList

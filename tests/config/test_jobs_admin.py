@@ -171,12 +171,14 @@ def test_the_runs_list_says_how_each_run_ended_and_filters_by_it(admin_client, s
     assert "Unknown" not in admin_client.get(runs).content.decode()
 
 
-def test_a_jobs_task_shows_read_only_and_saving_the_job_keeps_it(admin_client):
-    """The schedule sets a job's task after every migrate: the change page shows it and saves around it."""
+def test_a_jobs_name_and_task_show_read_only_and_saving_the_job_keeps_them(admin_client):
+    """The schedule finds a job by name and sets its task after every migrate: the change page shows both and
+    saves around them."""
     job = PeriodicTask.objects.get(name=EVENTS)
     url = reverse("admin:django_celery_beat_periodictask_change", args=[job.pk])
     page = admin_client.get(url).content.decode()
     assert 'name="regtask"' not in page and 'name="task"' not in page
+    assert 'name="name"' not in page, "the name is the schedule's key: renamed, the job would be made again"
     assert job.task in page
 
     form = admin_client.get(url).context["adminform"].form
@@ -186,7 +188,8 @@ def test_a_jobs_task_shows_read_only_and_saving_the_job_keeps_it(admin_client):
     response = admin_client.post(url, data)
     assert response.status_code == 302, response.context["adminform"].form.errors
     job.refresh_from_db()
-    assert (job.task, job.enabled, job.description) == (
+    assert (job.name, job.task, job.enabled, job.description) == (
+        EVENTS,
         "apps.analytics.tasks.purge_events",
         False,
         "paused for the migration",
