@@ -168,7 +168,7 @@ def _admin_log_pseudonymise(*, user_id: int, pseudonym_id: int, names: list[str]
     own = Q(content_type__in=keyed_by_user, object_id=str(user_id))
     named = own
     for name in names:
-        for spelling in {name, name.lower(), name.upper(), name.capitalize()}:  # SQLite's LIKE folds ASCII only
+        for spelling in {name, name.lower(), name.upper(), name.title()}:  # SQLite's LIKE folds ASCII only
             named |= Q(object_repr__icontains=spelling)
     entries = list(LogEntry.objects.filter(named).annotate(own=own))
     for entry in entries:
