@@ -140,8 +140,7 @@ class JobForm(PeriodicTaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if is_scheduled_job(self.instance):
-            for name in ("regtask", "task"):  # the admin leaves out "task" already: it is read-only
-                self.fields.pop(name, None)
+            del self.fields["regtask"]  # "task" the admin leaves out itself: it is read-only
 
     def clean(self) -> dict:
         if is_scheduled_job(self.instance):
